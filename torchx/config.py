@@ -1,0 +1,135 @@
+"""Experiment configs: YAML loading, dotted overrides and structural validation.
+
+Torch-free, so the TUI can validate a config's shape in its own process. Every problem is a
+`ConfigError` whose message names the file and the key path (`configs/x.yaml: trainer_params.max_epochs: ...`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from torchx.errors import UserError
+
+SECTIONS = ("seed", "data_module", "train_wrapper", "trainer_params", "checkpoint", "callbacks")
+REQUIRED = ("data_module", "train_wrapper")
+
+
+class ConfigError(UserError):
+    """A config file, key or override that cannot be used."""
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Parse one YAML file with `safe_load`; it must hold a mapping."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: malformed YAML at {where}{problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """`a.b.c=value` → (['a', 'b', 'c'], YAML-typed value)."""
+    key, sep, raw = text.partition("=")
+    parts = key.strip().split(".")
+    if not sep or not all(p.strip() for p in parts):
+        raise ConfigError(f"override '{text}': expected key.path=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        raise ConfigError(f"override '{text}': value '{raw}' is not valid YAML") from None
+    return [p.strip() for p in parts], value
+
+
+def apply_overrides(config: dict[str, Any], overrides: list[str], source: str) -> dict[str, Any]:
+    """Return a copy of `config` with each dotted override set (intermediate mappings created)."""
+    result = copy.deepcopy(config)
+    for text in overrides:
+        path, value = parse_override(text)
+        if path[0] not in SECTIONS:
+            raise ConfigError(
+                f"{source}: override '{text}': unknown top-level key '{path[0]}' "
+                f"(known: {', '.join(SECTIONS)})"
+            )
+        node: Any = result
+        for i, part in enumerate(path[:-1]):
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+            if not isinstance(node, dict):
+                where = ".".join(path[: i + 1])
+                raise ConfigError(f"{source}: override '{text}': '{where}' is not a mapping")
+        node[path[-1]] = value
+    return result
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Load, override and validate a config; the result is what a run writes as `config.yaml`."""
+    config = apply_overrides(load_yaml(path), overrides or [], str(path))
+    validate_structure(config, str(path))
+    return config
+
+
+def validate_structure(config: Mapping[str, Any], source: str) -> None:
+    """Check the shape every entry relies on; registry names are checked by `torchx.check`."""
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{source}: {key}: {message}")
+
+    for key in config:
+        if key not in SECTIONS:
+            raise fail(str(key), f"unknown top-level key (known: {', '.join(SECTIONS)})")
+    for key in REQUIRED:
+        if key not in config:
+            raise fail(key, "missing (required)")
+    check_spec(config["data_module"], "data_module", source)
+    check_spec(config["train_wrapper"], "train_wrapper", source)
+    for key in ("trainer_params", "checkpoint"):
+        if not isinstance(config.get(key) or {}, Mapping):
+            raise fail(key, f"must be a mapping, got {config[key]!r}")
+    callbacks = config.get("callbacks") or []
+    if not isinstance(callbacks, list):
+        raise fail("callbacks", f"must be a list of specs, got {callbacks!r}")
+    for i, spec in enumerate(callbacks):
+        check_spec(spec, f"callbacks[{i}]", source)
+    seed = config.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise fail("seed", f"must be an integer, got {seed!r}")
+    epochs = (config.get("trainer_params") or {}).get("max_epochs")
+    if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1):
+        raise fail("trainer_params.max_epochs", f"must be a positive integer, got {epochs!r}")
+
+
+def check_spec(spec: Any, key: str, source: str) -> None:
+    """A spec is `{name: str, args: mapping (optional), sd: ... (optional)}`."""
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"{source}: {key}: must be a mapping with 'name' and 'args', got {spec!r}")
+    if not isinstance(spec.get("name"), str) or not spec["name"]:
+        raise ConfigError(f"{source}: {key}.name: missing or not a string")
+    if not isinstance(spec.get("args") or {}, Mapping):
+        raise ConfigError(f"{source}: {key}.args: must be a mapping, got {spec['args']!r}")
+    unknown = set(spec) - {"name", "args", "sd"}
+    if unknown:
+        raise ConfigError(f"{source}: {key}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+
+
+def dump_config(config: Mapping[str, Any]) -> str:
+    """YAML text of a resolved config, keys in their original order."""
+    return yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=False)

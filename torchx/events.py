@@ -1,0 +1,139 @@
+"""The event log `events.jsonl`: schema, writer and incremental reader.
+
+This module is the contract between the trainer and the TUI (see DESIGN.md), so it imports neither
+torch nor textual. Writers append one JSON object per line; readers follow the file by byte offset,
+hold a torn last line until its newline arrives, and report malformed lines instead of raising.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+EVENTS_FILE = "events.jsonl"
+
+# Known event types with the fields each carries (besides v, time, event). Readers accept others.
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "start": (
+        "name", "config", "argv", "pid", "host", "world_size", "devices", "max_epochs",
+        "steps_per_epoch", "resumed_from", "versions",
+    ),
+    "step": ("epoch", "step", "metrics", "samples_per_s", "eta_s"),
+    "epoch": ("epoch", "step", "metrics", "epoch_time_s", "eta_s"),
+    "ckpt": ("path", "epoch", "step", "monitor", "value"),
+    "end": ("status", "elapsed_s", "error"),
+}
+END_STATUSES = ("finished", "failed", "stopped")
+
+
+class EventWriter:
+    """Appends events to one file; each line is flushed so a tailer sees it at once.
+
+    Only global rank 0 constructs one: the caller decides, so this class stays free of torch.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._file = open(self.path, "a", encoding="utf-8")
+
+    def write(self, event: str, **fields: Any) -> dict[str, Any]:
+        record: dict[str, Any] = {"v": SCHEMA_VERSION, "time": time.time(), "event": event, **fields}
+        self._file.write(json.dumps(record, default=_json_fallback, allow_nan=True) + "\n")
+        self._file.flush()
+        return record
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+
+
+def _json_fallback(value: Any) -> Any:
+    """Encode tensors, numpy scalars and paths without importing their libraries."""
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+@dataclass
+class BadLine:
+    """A line the reader skipped, for reporting."""
+
+    line_no: int
+    reason: str
+
+
+@dataclass
+class EventReader:
+    """Follows an events file incrementally: each `read_new` reads only bytes appended since the last.
+
+    A truncated or replaced file (size below the offset) is read again from the start, with `reset`
+    counting how often that happened.
+    """
+
+    path: Path
+    offset: int = 0
+    line_no: int = 0
+    bad_lines: list[BadLine] = field(default_factory=list)
+    resets: int = 0
+    _pending: bytes = b""
+
+    def read_new(self, max_bytes: int | None = None) -> list[dict[str, Any]]:
+        try:
+            size = os.stat(self.path).st_size
+        except FileNotFoundError:
+            return []
+        if size < self.offset:
+            self.offset, self.line_no, self._pending, self.resets = 0, 0, b"", self.resets + 1
+        if size == self.offset:
+            return []
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            chunk = f.read(max_bytes) if max_bytes else f.read()
+        self.offset += len(chunk)
+        return self.parse_chunk(chunk)
+
+    def parse_chunk(self, chunk: bytes) -> list[dict[str, Any]]:
+        """Parse appended bytes; the part after the last newline waits for the next chunk."""
+        data = self._pending + chunk
+        complete, sep, rest = data.rpartition(b"\n")
+        if not sep:
+            self._pending = data
+            return []
+        self._pending = rest
+        events = []
+        for raw in complete.split(b"\n"):
+            self.line_no += 1
+            event = self._parse_line(raw)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _parse_line(self, raw: bytes) -> dict[str, Any] | None:
+        if not raw.strip():
+            return None
+        try:
+            obj = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            self.bad_lines.append(BadLine(self.line_no, f"not JSON ({exc.__class__.__name__})"))
+            return None
+        if not isinstance(obj, dict) or not isinstance(obj.get("event"), str):
+            self.bad_lines.append(BadLine(self.line_no, "not an event object"))
+            return None
+        if not isinstance(obj.get("time"), (int, float)):
+            self.bad_lines.append(BadLine(self.line_no, "event without a numeric time"))
+            return None
+        return obj
+
+
+def read_events(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], list[BadLine]]:
+    """Read a whole events file once: the complete events and the lines that were skipped."""
+    reader = EventReader(Path(path))
+    events = reader.read_new()
+    return events, reader.bad_lines

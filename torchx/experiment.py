@@ -1,0 +1,176 @@
+"""The experiment directory `save/<name>/`: reserve it, snapshot code into it, read it back, derive status.
+
+Torch-free: the TUI imports this module. The layout is the contract of DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from torchx.summary import RunSummary
+
+CONFIG_FILE = "config.yaml"
+EVENTS_FILE = "events.jsonl"
+LOG_FILE = "log.txt"
+RUN_JSON = "run.json"
+STDOUT_FILE = "stdout.log"
+CKPT_DIR = "ckpt"
+LAST_CKPT = "last.ckpt"
+SRC_DIR = "src"
+TB_DIR = "tb"
+# Files a launcher may put in a reserved directory before the trainer starts.
+LAUNCHER_FILES = frozenset({RUN_JSON, STDOUT_FILE})
+
+STATUSES = ("starting", "running", "finished", "failed", "stopped", "lost", "pending", "empty")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
+
+
+class RunDirError(Exception):
+    """A run name or directory problem, with a one-line message for the user."""
+
+
+def validate_run_name(name: str) -> str | None:
+    """Return why `name` cannot be a run name, or None if it can."""
+    if not name:
+        return "run name is empty"
+    if "/" in name or "\\" in name or ".." in name:
+        return f"run name {name!r} must not contain '/', '\\' or '..'"
+    if len(name) > 200:
+        return f"run name {name!r} is longer than 200 characters"
+    if not _NAME_RE.match(name):
+        return f"run name {name!r} may use only letters, digits and . _ + = - (not starting with . or -)"
+    return None
+
+
+def default_run_name(config_path: str | os.PathLike[str], now: float | None = None) -> str:
+    """`<config-stem>-<YYYYmmdd-HHMMSS>`."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    return f"{Path(config_path).stem}-{stamp}"
+
+
+def reserve_run_dir(save_dir: str | os.PathLike[str], name: str) -> Path:
+    """Create `save_dir/name` atomically: two launchers can never both get the same name."""
+    problem = validate_run_name(name)
+    if problem:
+        raise RunDirError(problem)
+    run_dir = Path(save_dir) / name
+    Path(save_dir).mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir()
+    except FileExistsError:
+        raise RunDirError(
+            f"run '{name}' already exists in {save_dir} (use --resume {name} or another --name)"
+        ) from None
+    return run_dir
+
+
+def is_reserved_only(run_dir: Path) -> bool:
+    """True when a launcher reserved the directory and no trainer has written to it yet."""
+    return run_dir.is_dir() and all(p.name in LAUNCHER_FILES for p in run_dir.iterdir())
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON through a temporary file and `os.replace`, so readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object file, or None when missing or damaged."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def process_alive(pid: Any, create_time: Any = None, started_before: Any = None) -> bool:
+    """Whether `pid` is alive and is the same process (not a reused pid, not a zombie)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        born = proc.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    if isinstance(create_time, (int, float)):
+        return abs(born - create_time) < 1.0
+    if isinstance(started_before, (int, float)):
+        return born <= started_before + 1.0
+    return True
+
+
+def run_status(summary: RunSummary, run_json: dict[str, Any] | None, host: str | None = None) -> str:
+    """The one place a run's status is derived (DESIGN.md, "Event schema")."""
+    host = host or socket.gethostname()
+    launched_at = (run_json or {}).get("launched_at")
+    if run_json and (summary.start_time is None or (
+            isinstance(launched_at, (int, float)) and launched_at > summary.start_time + 1.0)):
+        # Launched (or relaunched for a resume) and no `start` from that launch yet.
+        if run_json.get("job_id") and run_json.get("backend") == "slurm" and summary.start_time is None:
+            return "pending"
+        if run_json.get("host", host) != host:
+            return "starting"
+        if process_alive(run_json.get("pid"), run_json.get("create_time")):
+            return "starting"
+        return "failed"
+    if summary.end_status:
+        return summary.end_status
+    if summary.start_time is None:
+        return "empty"
+    if summary.host and summary.host != host:
+        return "running"  # on another machine: cannot check its process table from here
+    alive = process_alive(summary.pid, summary.create_time, summary.start_time)
+    return "running" if alive else "lost"
+
+
+def git_info(repo: Path) -> dict[str, Any] | None:
+    """Commit, dirty flag and diff of the git work tree at `repo`, or None outside one."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                              check=True, timeout=30, stdin=subprocess.DEVNULL).stdout
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        status = git("status", "--porcelain")
+        diff = git("diff", "HEAD")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(status.strip()), "status": status, "diff": diff}
+
+
+def snapshot_code(run_dir: Path, package_dir: Path, configs: list[Path]) -> None:
+    """Copy the framework's source and the run's configs to `src/`, with git commit and dirty diff."""
+    src = run_dir / SRC_DIR
+    shutil.copytree(package_dir, src / package_dir.name,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
+    (src / "configs").mkdir(parents=True, exist_ok=True)
+    for config in configs:
+        shutil.copy2(config, src / "configs" / config.name)
+    info = git_info(package_dir.parent)
+    if info is not None:
+        (src / "git.diff").write_text(info.pop("diff"), encoding="utf-8")
+        write_json_atomic(src / "git.json", info)
+
+
+def list_run_dirs(save_dir: str | os.PathLike[str]) -> list[Path]:
+    """Every directory directly under the save dir (hidden ones, like `.trash`, excluded)."""
+    try:
+        entries = list(os.scandir(save_dir))
+    except FileNotFoundError:
+        return []
+    return [Path(e.path) for e in entries if e.is_dir() and not e.name.startswith(".")]
