@@ -1,0 +1,5 @@
+"""Callbacks a config can list. To add one: a file here with `@register('name')`, imported below."""
+
+from torchx.callbacks.tools import callbacks, make, register
+
+__all__ = ["callbacks", "make", "register"]

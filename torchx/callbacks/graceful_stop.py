@@ -1,0 +1,36 @@
+"""`GracefulStop`: ends `fit` after the current step when a stop signal arrived on any rank.
+
+All ranks agree on the decision each step (one tiny all-reduce under DDP), so every rank leaves the
+loop at the same step and no collective is left hanging; `last.ckpt` is then written by all ranks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+
+from torchx.stopping import StopRequest
+
+
+class GracefulStop(pl.Callback):
+    def __init__(self, stop: StopRequest, last_ckpt: Path) -> None:
+        self.stop, self.last_ckpt = stop, last_ckpt
+        self.stopped = False
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.stop.install()  # Lightning installs its own SIGTERM handler just before this hook
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        requested = self.stop.requested
+        if trainer.world_size > 1:
+            requested = trainer.strategy.reduce_boolean_decision(requested, all=False)
+        if requested:
+            self.stopped = True
+            trainer.should_stop = True
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.stopped:
+            trainer.save_checkpoint(self.last_ckpt)

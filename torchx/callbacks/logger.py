@@ -1,0 +1,90 @@
+"""`BaseLogger`: the Lightning callback that writes `events.jsonl` and `log.txt` through a RunRecorder.
+
+Only global rank 0 writes. It reads metric values only at log points (every `log_every_n_steps` and at
+epoch ends), so it adds no host-device sync beyond what Lightning's own logging does.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from torchx.callbacks.metrics import phase_metrics
+from torchx.recorder import RunRecorder
+
+
+class BaseLogger(pl.Callback):
+    def __init__(self, run_dir: Path, run_info: dict[str, Any]) -> None:
+        self.run_dir, self.run_info = run_dir, run_info
+        self.recorder: RunRecorder | None = None
+        self._epoch_t0 = self._val_t0 = 0.0
+        self._last_logged_step = -1
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if self.recorder is None:
+            self.recorder = RunRecorder(self.run_dir, enabled=trainer.is_global_zero)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        assert self.recorder is not None
+        devices: Any = trainer.device_ids if trainer.strategy.root_device.type == "cuda" else "cpu"
+        import pytorch_lightning
+
+        self.recorder.start(
+            **self.run_info, world_size=trainer.world_size, devices=devices,
+            max_epochs=trainer.max_epochs or 0, steps_per_epoch=_steps_per_epoch(trainer),
+            global_step=trainer.global_step, epochs_done=trainer.current_epoch,
+            versions={"python": sys.version.split()[0], "torch": torch.__version__,
+                      "lightning": pytorch_lightning.__version__},
+        )
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._epoch_t0 = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        assert self.recorder is not None
+        step = trainer.global_step
+        self.recorder.train_progress(step)
+        if not trainer.is_global_zero or step == self._last_logged_step or step % trainer.log_every_n_steps:
+            return
+        self._last_logged_step = step
+        metrics = phase_metrics(trainer.callback_metrics, "step", prefixes=("train/",))
+        samples = _batch_size(batch) * trainer.world_size
+        self.recorder.step(trainer.current_epoch, step, metrics, samples)
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._val_t0 = time.perf_counter()
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking and self.recorder is not None:
+            self.recorder.validation_done(time.perf_counter() - self._val_t0)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.recorder is None or not trainer.is_global_zero:
+            return
+        metrics = phase_metrics(trainer.callback_metrics, "epoch")
+        self.recorder.epoch(trainer.current_epoch, trainer.global_step, metrics,
+                            time.perf_counter() - self._epoch_t0, trainer.max_epochs or 0)
+
+    def on_checkpoint_saved(self, trainer: pl.Trainer, path: str, monitor: str | None,
+                            value: float | None) -> None:
+        if self.recorder is not None and trainer.is_global_zero:
+            self.recorder.ckpt(str(Path(path).relative_to(self.run_dir)), trainer.current_epoch,
+                               trainer.global_step, monitor, value)
+
+
+def _steps_per_epoch(trainer: pl.Trainer) -> int:
+    batches = trainer.num_training_batches
+    if batches == float("inf"):
+        return 0
+    return max(1, int(batches) // max(1, trainer.accumulate_grad_batches))
+
+
+def _batch_size(batch: Any) -> int:
+    first = batch[0] if isinstance(batch, (list, tuple)) and batch else batch
+    return len(first) if hasattr(first, "__len__") else 0

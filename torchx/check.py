@@ -1,0 +1,64 @@
+"""Validate a config completely — registry names, arguments, optimizer, data files — without training.
+
+`python -m torchx.check --config C [key=value ...]` exits 0 when the config can run, else 2 with one
+line naming the file and key; the TUI runs it in a subprocess so its own process never imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from torchx.config import ConfigError, load_config
+from torchx.errors import USAGE_EXIT, UserError
+
+
+def _checked(source: str, key: str, fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except ConfigError:
+        raise
+    except UserError as exc:
+        raise ConfigError(f"{source}: {key}: {exc}") from None
+
+
+def check_config(config: Mapping[str, Any], source: str) -> None:
+    """Raise ConfigError naming the key of the first problem; build nothing heavy (no data is read)."""
+    from torchx import callbacks, datasets, losses, models, optim, wrappers
+
+    dm_args = _checked(source, "data_module", datasets.datasets.check, config["data_module"])
+    data_module = datasets.datasets.get(config["data_module"]["name"])(**dm_args)
+    _checked(source, "data_module", data_module.validate)
+    wrapper_spec = config["train_wrapper"]
+    args = _checked(source, "train_wrapper", wrappers.wrappers.check, wrapper_spec)
+    spec_checks = {
+        "models": models.models.check, "losses": losses.losses.check,
+        "optim": lambda s: optim.check_optim_spec(s, "optim_spec"),
+        "sched": lambda s: optim.check_sched_spec(s, "sched_spec"),
+    }
+    kinds = getattr(wrappers.wrappers.get(wrapper_spec["name"]), "spec_kinds", {})
+    for arg, kind in kinds.items():
+        if args.get(arg):
+            _checked(source, f"train_wrapper.args.{arg}", spec_checks[kind], args[arg])
+    for i, spec in enumerate(config.get("callbacks") or []):
+        _checked(source, f"callbacks[{i}]", callbacks.callbacks.check, spec)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m torchx.check", description=__doc__)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("overrides", nargs="*", help="key.path=value")
+    args = parser.parse_args(argv)
+    try:
+        check_config(load_config(args.config, args.overrides), args.config)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE_EXIT
+    print(f"ok: {args.config}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

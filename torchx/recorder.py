@@ -1,0 +1,132 @@
+"""Writes a run's story twice: `events.jsonl` for programs (the TUI) and `log.txt` for people.
+
+Both entries drive one `RunRecorder`; it is torch-free and only global rank 0 makes one that writes
+(`enabled=False` on other ranks turns every call into a no-op).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from torchx.eta import EtaEstimator
+from torchx.events import EventWriter
+from torchx.experiment import EVENTS_FILE, LOG_FILE
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    return str(datetime.timedelta(seconds=round(seconds)))
+
+
+def fmt_metrics(metrics: dict[str, float]) -> str:
+    return " ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items()))
+
+
+class RunRecorder:
+    def __init__(self, run_dir: Path, enabled: bool = True) -> None:
+        self.run_dir, self.enabled = run_dir, enabled
+        self.events: EventWriter | None = EventWriter(run_dir / EVENTS_FILE) if enabled else None
+        self._log = open(run_dir / LOG_FILE, "a", encoding="utf-8") if enabled else None
+        self.eta: EtaEstimator | None = None
+        self.started = self.ended = False
+        self._t0 = time.time()
+        self._last_step_time: tuple[int, float] | None = None
+        self.epochs_done = 0
+
+    def log(self, text: str) -> None:
+        if self._log is None:
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        for line in text.rstrip("\n").splitlines() or [""]:
+            self._log.write(f"[{stamp}] {line}\n")
+        self._log.flush()
+
+    def start(self, *, name: str, config_path: str, argv: list[str], world_size: int, devices: Any,
+              max_epochs: int, steps_per_epoch: int, global_step: int, epochs_done: int,
+              resumed_from: str | None, versions: dict[str, str], config_text: str) -> None:
+        self.started, self._t0, self.epochs_done = True, time.time(), epochs_done
+        self.eta = EtaEstimator(total_steps=max_epochs * steps_per_epoch, total_epochs=max_epochs)
+        self.eta.begin(global_step)
+        self._last_step_time = (global_step, time.perf_counter())
+        if not self.enabled or self.events is None:
+            return
+        pid = os.getpid()
+        self.events.write(
+            "start", name=name, config=config_path, argv=argv, pid=pid,
+            create_time=psutil.Process(pid).create_time(), host=socket.gethostname(),
+            world_size=world_size, devices=devices, max_epochs=max_epochs, steps_per_epoch=steps_per_epoch,
+            resumed_from=resumed_from, global_step=global_step, versions=versions,
+        )
+        what = f"resumed from {resumed_from} at step {global_step}" if resumed_from else "started"
+        self.log(f"run {name} {what}: {world_size} process(es) on {devices}, {max_epochs} epochs "
+                 f"x {steps_per_epoch} steps, pid {pid}\ncommand: {' '.join(argv)}\nconfig:\n{config_text}")
+
+    def train_progress(self, step: int) -> None:
+        """Cheap per-step hook (no I/O): feeds the ETA estimator."""
+        if self.eta is not None:
+            self.eta.train_progress(step)
+
+    def validation_done(self, seconds: float) -> None:
+        if self.eta is not None:
+            self.eta.validation_done(seconds)
+
+    def current_eta(self, step: int) -> float | None:
+        return None if self.eta is None else self.eta.eta(step, self.epochs_done)
+
+    def step(self, epoch: int, step: int, metrics: dict[str, float], samples: int) -> None:
+        """A `step` event: metrics, throughput since the last one and the ETA."""
+        now = time.perf_counter()
+        last_step, last_time = self._last_step_time or (step, now)
+        self._last_step_time = (step, now)
+        rate = samples * (step - last_step) / (now - last_time) if now > last_time else None
+        if self.events is not None:
+            self.events.write("step", epoch=epoch, step=step, metrics=metrics, samples_per_s=rate,
+                              eta_s=self.current_eta(step))
+
+    def epoch(self, epoch: int, step: int, metrics: dict[str, float], epoch_time_s: float,
+              max_epochs: int) -> None:
+        self.epochs_done = epoch + 1
+        eta = self.current_eta(step)
+        if self.events is not None:
+            self.events.write("epoch", epoch=epoch, step=step, metrics=metrics, epoch_time_s=epoch_time_s,
+                              eta_s=eta)
+        self.log(f"epoch {epoch + 1}/{max_epochs} step {step} {fmt_metrics(metrics)} "
+                 f"time {epoch_time_s:.1f}s elapsed {fmt_duration(time.time() - self._t0)} "
+                 f"eta {fmt_duration(eta)}")
+
+    def ckpt(self, path: str, epoch: int, step: int, monitor: str | None, value: float | None) -> None:
+        if self.events is not None:
+            self.events.write("ckpt", path=path, epoch=epoch, step=step, monitor=monitor, value=value)
+        shown = f" {monitor}={value:.4g}" if monitor and value is not None else ""
+        self.log(f"checkpoint {path} (epoch {epoch + 1}, step {step}){shown}")
+
+    def end(self, status: str, error: BaseException | None = None, reason: str | None = None) -> None:
+        """The one `end` event of this start; later calls are ignored."""
+        if self.ended or not self.started:
+            return
+        self.ended = True
+        elapsed = time.time() - self._t0
+        err = None
+        if error is not None:
+            tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            err = {"type": type(error).__name__, "message": str(error), "traceback": tb}
+            self.log(f"error: {type(error).__name__}: {error}\n{tb}")
+        if self.events is not None:
+            self.events.write("end", status=status, elapsed_s=elapsed, error=err, reason=reason)
+        self.log(f"end: {status}{f' ({reason})' if reason else ''} after {fmt_duration(elapsed)}")
+        self.close()
+
+    def close(self) -> None:
+        if self.events is not None:
+            self.events.close()
+        if self._log is not None and not self._log.closed:
+            self._log.close()

@@ -1,0 +1,148 @@
+"""What both entries do before the first step: parse flags, resolve the config, claim the run directory.
+
+Every user mistake is found here, before the directory exists, so a refused run leaves nothing behind.
+DDP child ranks (started by Lightning with the same argv) find the directory through `ENV_RUN_DIR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torchx
+from torchx.config import ConfigError, dump_config, load_config
+from torchx.errors import USAGE_EXIT, UserError
+from torchx.events import read_events
+from torchx.experiment import (
+    CKPT_DIR, CONFIG_FILE, LAST_CKPT, RunDirError, default_run_name, is_reserved_only, reserve_run_dir,
+    snapshot_code,
+)
+
+ENV_RUN_DIR = "TORCHX_RUN_DIR"
+
+
+@dataclass
+class RunContext:
+    name: str
+    run_dir: Path
+    config: dict[str, Any]
+    config_path: str
+    argv: list[str]
+    resume_ckpt: Path | None
+    gpus: list[int] | None  # None: no --gpu; []: --gpu cpu
+
+    @property
+    def last_ckpt(self) -> Path:
+        return self.run_dir / CKPT_DIR / LAST_CKPT
+
+    def run_info(self) -> dict[str, Any]:
+        """The fields of the `start` event that the entry (not the trainer) knows."""
+        return {"name": self.name, "config_path": self.config_path, "argv": self.argv,
+                "resumed_from": str(self.resume_ckpt) if self.resume_ckpt else None,
+                "config_text": dump_config(self.config)}
+
+
+def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--config", help="experiment YAML (not needed with --resume)")
+    parser.add_argument("--gpu", help="CUDA devices, e.g. 0 or 0,1 (DDP); 'cpu' for the CPU")
+    parser.add_argument("--name", help="run name (default: <config-stem>-<YYYYmmdd-HHMMSS>)")
+    parser.add_argument("--save-dir", default="save", help="where run directories live (default: save)")
+    parser.add_argument("--resume", metavar="NAME", help="continue run NAME from its ckpt/last.ckpt")
+    parser.add_argument("overrides", nargs="*", help="dotted overrides: trainer_params.max_epochs=3")
+    return parser
+
+
+def command_line() -> list[str]:
+    """How this process was started, as a command a user can paste (`python -m torchx.train_pl ...`)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return [sys.executable, "-m", spec.name.removesuffix(".__main__"), *sys.argv[1:]]
+    return [sys.executable, *sys.argv]
+
+
+def parse_gpus(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    if text.strip().lower() == "cpu":
+        return []
+    try:
+        ids = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"--gpu {text!r}: expected 'cpu' or comma-separated device ids like 0,1") from None
+    if not ids or any(i < 0 for i in ids) or len(set(ids)) != len(ids):
+        raise UserError(f"--gpu {text!r}: expected distinct non-negative device ids like 0,1")
+    return ids
+
+
+def _first_config_path(run_dir: Path) -> str:
+    events, _ = read_events(run_dir / "events.jsonl")
+    starts = [e for e in events if e.get("event") == "start" and isinstance(e.get("config"), str)]
+    return starts[0]["config"] if starts else str(run_dir / CONFIG_FILE)
+
+
+def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], None],
+            argv: list[str] | None = None) -> RunContext:
+    """Resolve config and directory; raise UserError (nothing written) on any bad input."""
+    argv = argv if argv is not None else command_line()
+    gpus = parse_gpus(args.gpu)
+    save_dir = Path(args.save_dir)
+    child_dir = os.environ.get(ENV_RUN_DIR) if is_child_rank() else None
+    if args.resume:
+        if args.config:
+            raise UserError("--resume uses the run's own config.yaml; give overrides instead of --config")
+        run_dir = save_dir / args.resume
+        config_file = run_dir / CONFIG_FILE
+        if not config_file.is_file():
+            raise RunDirError(f"cannot resume '{args.resume}': {config_file} not found")
+        last = run_dir / CKPT_DIR / LAST_CKPT
+        if not last.is_file():
+            raise RunDirError(f"cannot resume '{args.resume}': {last} not found (it stopped before its "
+                              "first checkpoint; start it again instead)")
+        config = load_config(config_file, args.overrides)
+        check(config, str(config_file))
+        ctx = RunContext(args.resume, run_dir, config, _first_config_path(run_dir), argv, last, gpus)
+    else:
+        if not args.config:
+            raise UserError("--config is required (or --resume NAME)")
+        config = load_config(args.config, args.overrides)
+        check(config, args.config)
+        name = args.name or (Path(child_dir).name if child_dir else default_run_name(args.config))
+        ctx = RunContext(name, save_dir / name, config, args.config, argv, None, gpus)
+    if child_dir:  # a DDP child rank: the launcher rank already set the directory up
+        return ctx
+    if not args.resume:
+        claim_run_dir(save_dir, ctx.name)
+        snapshot_code(ctx.run_dir, Path(torchx.__file__).parent, [Path(args.config)])
+    (ctx.run_dir / CONFIG_FILE).write_text(dump_config(config), encoding="utf-8")
+    (ctx.run_dir / CKPT_DIR).mkdir(exist_ok=True)
+    os.environ[ENV_RUN_DIR] = str(ctx.run_dir)
+    return ctx
+
+
+def is_child_rank() -> bool:
+    """True in a process a DDP launcher started for a rank other than 0 (same argv as rank 0)."""
+    return any(int(os.environ.get(var) or 0) > 0 for var in ("LOCAL_RANK", "NODE_RANK", "RANK"))
+
+
+def claim_run_dir(save_dir: Path, name: str) -> Path:
+    """Reserve the directory, or adopt one a launcher (the TUI) reserved for this run."""
+    run_dir = save_dir / name
+    if is_reserved_only(run_dir):
+        return run_dir
+    return reserve_run_dir(save_dir, name)
+
+
+def run_main(body: Callable[[], int]) -> None:
+    """Run an entry: user errors print one line and exit 2, never a traceback."""
+    try:
+        code = body()
+    except (UserError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = USAGE_EXIT
+    sys.exit(code)

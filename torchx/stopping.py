@@ -1,0 +1,33 @@
+"""Turn SIGINT / SIGTERM into a stop request that the training loop honours between steps.
+
+The handler only sets a flag, so a stop never lands in the middle of an optimizer step or a
+checkpoint write; the loop then saves `last.ckpt` and ends with `end: stopped`. A second signal
+while the first is pending raises KeyboardInterrupt: the escape hatch for a loop that is stuck.
+"""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopRequest:
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.signal_name is not None
+
+    def install(self) -> StopRequest:
+        """(Re)install the handlers; call again after a library replaced them."""
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.signal_name is not None:
+            raise KeyboardInterrupt(f"second {signal.Signals(signum).name}")
+        self.signal_name = signal.Signals(signum).name

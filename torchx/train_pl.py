@@ -1,0 +1,115 @@
+"""Lightning entry: `python -m torchx.train_pl --config C [--gpu 0,1|cpu] [--name N] [--resume N] [k=v ...]`.
+
+Builds the data module, wrapper and callbacks from the config, fits with Lightning (DDP when several
+devices), and records the run in `save/<name>/` (DESIGN.md). SIGINT/SIGTERM stop after the current
+step with `last.ckpt` written; `--resume NAME` continues from it with the global step preserved.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from torchx.config import ConfigError
+from torchx.session import RunContext, build_parser, is_child_rank, prepare, run_main
+from torchx.stopping import StopRequest
+
+# Debian ships `srun`, so Lightning warns about SLURM on every start; it is not a problem here.
+warnings.filterwarnings("ignore", message=r".*srun.*")
+
+RESERVED_TRAINER_PARAMS = ("callbacks", "logger", "default_root_dir", "enable_checkpointing")
+
+
+def check_trainer_config(config: Mapping[str, Any], source: str) -> None:
+    """Full check (`torchx.check`) plus the Trainer's own arguments."""
+    import inspect
+
+    import pytorch_lightning as pl
+
+    from torchx.check import check_config
+
+    check_config(config, source)
+    params = dict(config.get("trainer_params") or {})
+    for key in RESERVED_TRAINER_PARAMS:
+        if key in params:
+            raise ConfigError(f"{source}: trainer_params.{key}: set by torchx (use the 'callbacks' and "
+                              "'checkpoint' sections instead)")
+    try:
+        inspect.signature(pl.Trainer).bind(**params)
+    except TypeError as exc:
+        raise ConfigError(f"{source}: trainer_params: pytorch_lightning.Trainer: {exc}") from None
+
+
+def trainer_params(ctx: RunContext) -> dict[str, Any]:
+    """`trainer_params` with `--gpu` applied; one device unless asked for more."""
+    params = dict(ctx.config.get("trainer_params") or {})
+    if ctx.gpus:
+        params.update(accelerator="gpu", devices=ctx.gpus)
+        if len(ctx.gpus) > 1:
+            params.setdefault("strategy", "ddp")
+    elif ctx.gpus == []:
+        params["accelerator"] = "cpu"
+    params.setdefault("devices", 1)
+    params.setdefault("enable_progress_bar", sys.stdout.isatty())
+    return params
+
+
+def fit(ctx: RunContext, stop: StopRequest) -> int:
+    import pytorch_lightning as pl
+    from pytorch_lightning.loggers import TensorBoardLogger
+
+    from torchx import callbacks, datasets, wrappers
+    from torchx.callbacks.checkpoint import TorchxCheckpoint
+    from torchx.callbacks.graceful_stop import GracefulStop
+    from torchx.callbacks.logger import BaseLogger
+    from torchx.experiment import CKPT_DIR, TB_DIR
+    from torchx.recorder import RunRecorder
+
+    if ctx.config.get("seed") is not None:
+        pl.seed_everything(ctx.config["seed"], workers=True, verbose=False)
+    logger_cb = BaseLogger(ctx.run_dir, ctx.run_info())
+    graceful = GracefulStop(stop, ctx.last_ckpt)
+    try:
+        data = datasets.make(ctx.config["data_module"])
+        wrapper = wrappers.make(ctx.config["train_wrapper"])
+        extra = [callbacks.make(spec) for spec in ctx.config.get("callbacks") or []]
+        checkpoint = TorchxCheckpoint(logger_cb, dirpath=ctx.run_dir / CKPT_DIR,
+                                      **(ctx.config.get("checkpoint") or {}))
+        trainer = pl.Trainer(
+            default_root_dir=ctx.run_dir,
+            logger=TensorBoardLogger(save_dir=ctx.run_dir, name=TB_DIR, version="", default_hp_metric=False),
+            callbacks=[logger_cb, graceful, checkpoint, *extra],
+            **trainer_params(ctx),
+        )
+        trainer.fit(wrapper, train_dataloaders=data.train_dataloader(),
+                    val_dataloaders=data.val_dataloader(), ckpt_path=ctx.resume_ckpt)
+    except BaseException as exc:
+        recorder = logger_cb.recorder or RunRecorder(ctx.run_dir, enabled=not is_child_rank())
+        recorder.started = True  # an error before the first step still ends the run's story
+        forced = isinstance(exc, (KeyboardInterrupt, SystemExit)) and stop.requested
+        recorder.end("stopped" if forced else "failed", error=None if forced else exc,
+                     reason=f"{stop.signal_name} (forced)" if forced else None)
+        if forced:
+            return 1
+        raise
+    if logger_cb.recorder is not None:
+        reason = f"{stop.signal_name} received" if graceful.stopped else None
+        logger_cb.recorder.end("stopped" if graceful.stopped else "finished", reason=reason)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    stop = StopRequest().install()  # from the first moment: a stop during start-up is honoured too
+
+    def body() -> int:
+        args = build_parser("python -m torchx.train_pl", __doc__ or "").parse_args(argv)
+        ctx = prepare(args, check_trainer_config)
+        return fit(ctx, stop)
+
+    run_main(body)
+
+
+if __name__ == "__main__":
+    main()
