@@ -52,7 +52,7 @@ class RunRecorder:
 
     def start(self, *, name: str, config_path: str, argv: list[str], world_size: int, devices: Any,
               max_epochs: int, steps_per_epoch: int, global_step: int, epochs_done: int,
-              resumed_from: str | None, versions: dict[str, str], config_text: str) -> None:
+              resumed_from: str | None, versions: dict[str, str], config_text: str, entry: str) -> None:
         self.started, self._t0, self.epochs_done = True, time.time(), epochs_done
         self.eta = EtaEstimator(total_steps=max_epochs * steps_per_epoch, total_epochs=max_epochs)
         self.eta.begin(global_step)
@@ -64,7 +64,7 @@ class RunRecorder:
             "start", name=name, config=config_path, argv=argv, pid=pid,
             create_time=psutil.Process(pid).create_time(), host=socket.gethostname(),
             world_size=world_size, devices=devices, max_epochs=max_epochs, steps_per_epoch=steps_per_epoch,
-            resumed_from=resumed_from, global_step=global_step, versions=versions,
+            resumed_from=resumed_from, global_step=global_step, versions=versions, entry=entry,
         )
         what = f"resumed from {resumed_from} at step {global_step}" if resumed_from else "started"
         self.log(f"run {name} {what}: {world_size} process(es) on {devices}, {max_epochs} epochs "

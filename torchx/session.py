@@ -19,7 +19,7 @@ from torchx.config import ConfigError, dump_config, load_config
 from torchx.errors import USAGE_EXIT, UserError
 from torchx.events import read_events
 from torchx.experiment import (
-    CKPT_DIR, CONFIG_FILE, LAST_CKPT, RunDirError, default_run_name, is_reserved_only, reserve_run_dir,
+    CKPT_DIR, CONFIG_FILE, EVENTS_FILE, LAST_CKPT, RunDirError, default_run_name, is_reserved_only, reserve_run_dir,
     snapshot_code,
 )
 
@@ -35,6 +35,7 @@ class RunContext:
     argv: list[str]
     resume_ckpt: Path | None
     gpus: list[int] | None  # None: no --gpu; []: --gpu cpu
+    entry: str  # "train_pl" or "train": a run is resumed by the entry that started it
 
     @property
     def last_ckpt(self) -> Path:
@@ -44,7 +45,7 @@ class RunContext:
         """The fields of the `start` event that the entry (not the trainer) knows."""
         return {"name": self.name, "config_path": self.config_path, "argv": self.argv,
                 "resumed_from": str(self.resume_ckpt) if self.resume_ckpt else None,
-                "config_text": dump_config(self.config)}
+                "config_text": dump_config(self.config), "entry": self.entry}
 
 
 def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -80,13 +81,12 @@ def parse_gpus(text: str | None) -> list[int] | None:
     return ids
 
 
-def _first_config_path(run_dir: Path) -> str:
-    events, _ = read_events(run_dir / "events.jsonl")
-    starts = [e for e in events if e.get("event") == "start" and isinstance(e.get("config"), str)]
-    return starts[0]["config"] if starts else str(run_dir / CONFIG_FILE)
+def _previous_starts(run_dir: Path) -> list[dict[str, Any]]:
+    events, _ = read_events(run_dir / EVENTS_FILE)
+    return [e for e in events if e.get("event") == "start"]
 
 
-def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], None],
+def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], None], entry: str,
             argv: list[str] | None = None) -> RunContext:
     """Resolve config and directory; raise UserError (nothing written) on any bad input."""
     argv = argv if argv is not None else command_line()
@@ -104,16 +104,22 @@ def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], Non
         if not last.is_file():
             raise RunDirError(f"cannot resume '{args.resume}': {last} not found (it stopped before its "
                               "first checkpoint; start it again instead)")
+        starts = _previous_starts(run_dir)
+        if starts and starts[-1].get("entry", entry) != entry:
+            raise RunDirError(f"cannot resume '{args.resume}' with torchx.{entry}: it was trained by "
+                              f"torchx.{starts[-1]['entry']} (resume it with python -m torchx.{starts[-1]['entry']})")
         config = load_config(config_file, args.overrides)
         check(config, str(config_file))
-        ctx = RunContext(args.resume, run_dir, config, _first_config_path(run_dir), argv, last, gpus)
+        config_path = starts[0].get("config") if starts else None
+        ctx = RunContext(args.resume, run_dir, config, config_path or str(config_file), argv, last, gpus,
+                         entry)
     else:
         if not args.config:
             raise UserError("--config is required (or --resume NAME)")
         config = load_config(args.config, args.overrides)
         check(config, args.config)
         name = args.name or (Path(child_dir).name if child_dir else default_run_name(args.config))
-        ctx = RunContext(name, save_dir / name, config, args.config, argv, None, gpus)
+        ctx = RunContext(name, save_dir / name, config, args.config, argv, None, gpus, entry)
     if child_dir:  # a DDP child rank: the launcher rank already set the directory up
         return ctx
     if not args.resume:

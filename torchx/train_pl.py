@@ -70,7 +70,7 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
     if ctx.config.get("seed") is not None:
         pl.seed_everything(ctx.config["seed"], workers=True, verbose=False)
     logger_cb = BaseLogger(ctx.run_dir, ctx.run_info())
-    graceful = GracefulStop(stop, ctx.last_ckpt)
+    graceful = GracefulStop(stop, ctx.last_ckpt, logger_cb.on_checkpoint_saved)
     try:
         data = datasets.make(ctx.config["data_module"])
         wrapper = wrappers.make(ctx.config["train_wrapper"])
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def body() -> int:
         args = build_parser("python -m torchx.train_pl", __doc__ or "").parse_args(argv)
-        ctx = prepare(args, check_trainer_config)
+        ctx = prepare(args, check_trainer_config, entry="train_pl")
         return fit(ctx, stop)
 
     run_main(body)

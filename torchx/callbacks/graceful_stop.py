@@ -6,6 +6,7 @@ loop at the same step and no collective is left hanging; `last.ckpt` is then wri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ from torchx.stopping import StopRequest
 
 
 class GracefulStop(pl.Callback):
-    def __init__(self, stop: StopRequest, last_ckpt: Path) -> None:
-        self.stop, self.last_ckpt = stop, last_ckpt
+    def __init__(self, stop: StopRequest, last_ckpt: Path,
+                 on_saved: Callable[[pl.Trainer, str, str | None, float | None], None]) -> None:
+        self.stop, self.last_ckpt, self.on_saved = stop, last_ckpt, on_saved
         self.stopped = False
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -34,3 +36,4 @@ class GracefulStop(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.stopped:
             trainer.save_checkpoint(self.last_ckpt)
+            self.on_saved(trainer, str(self.last_ckpt), None, None)

@@ -38,7 +38,7 @@ class BaseWrapper(pl.LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = batch
         loss = self.loss_fn(self.model(x), y)
-        self.log("train/loss", loss, on_step=True, on_epoch=True, batch_size=len(y))
+        self.log("train/loss", loss, on_step=True, on_epoch=True, sync_dist=True, batch_size=len(y))
         return loss
 
     def _evaluate(self, batch: Any, prefix: str) -> None:

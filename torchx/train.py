@@ -1,0 +1,224 @@
+"""Plain-PyTorch entry: `python -m torchx.train --config C [--gpu 0|cpu] [--name N] [--resume N] [k=v ...]`.
+
+The same config, directory and events as `torchx.train_pl`, with no Lightning: one device and one
+readable loop. It runs the `base` wrapper's recipe (model, loss, optimizer, per-epoch scheduler);
+other wrappers need the Lightning entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from torchx import datasets, losses, models
+from torchx.check import check_config
+from torchx.config import ConfigError
+from torchx.errors import UserError
+from torchx.metrics import accuracy
+from torchx.optim import build_optimizer, build_scheduler
+from torchx.recorder import RunRecorder
+from torchx.session import RunContext, build_parser, prepare, run_main
+from torchx.stopping import StopRequest
+
+CKPT_FORMAT = "torchx-plain-1"
+# trainer_params this loop honours; others (Lightning-only) are noted in log.txt and ignored.
+PLAIN_TRAINER_PARAMS = {"max_epochs", "log_every_n_steps", "accelerator", "devices", "precision",
+                        "gradient_clip_val", "limit_train_batches", "limit_val_batches"}
+AUTOCAST = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def check_plain_config(config: Mapping[str, Any], source: str) -> None:
+    check_config(config, source)
+    if config["train_wrapper"]["name"] != "base":
+        raise ConfigError(f"{source}: train_wrapper.name: the plain entry runs only the 'base' wrapper, not "
+                          f"'{config['train_wrapper']['name']}' (use python -m torchx.train_pl)")
+    params = config.get("trainer_params") or {}
+    if params.get("devices") not in (None, 1, "1", "auto") or params.get("num_nodes", 1) != 1:
+        raise ConfigError(f"{source}: trainer_params.devices: the plain entry runs on one device "
+                          "(use python -m torchx.train_pl for DDP)")
+    precision = str(params.get("precision", "32"))
+    if precision not in ("32", "32-true", *AUTOCAST):
+        raise ConfigError(f"{source}: trainer_params.precision: {precision!r} is not one of 32, "
+                          f"{', '.join(AUTOCAST)} in the plain entry")
+
+
+def pick_device(ctx: RunContext) -> torch.device:
+    if ctx.gpus and len(ctx.gpus) > 1:
+        raise UserError(f"--gpu {','.join(map(str, ctx.gpus))}: the plain entry uses one device")
+    if ctx.gpus:
+        return torch.device("cuda", ctx.gpus[0])
+    wanted = (ctx.config.get("trainer_params") or {}).get("accelerator", "auto")
+    if ctx.gpus == [] or wanted == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    return torch.device("cuda", 0)
+
+
+def save_atomic(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file in the same directory, then rename over the target."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as f:
+        torch.save(obj, f)
+    os.replace(tmp, path)
+
+
+def limit(value: Any, total: int) -> int:
+    """Lightning's `limit_*_batches` semantics: an int is a count, a float a fraction."""
+    if value is None:
+        return total
+    return min(total, int(value)) if isinstance(value, int) else max(1, int(total * float(value)))
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, loss_fn: torch.nn.Module, loader: Any, device: torch.device,
+             max_batches: int, autocast: Any) -> dict[str, float]:
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device)
+    seen = 0
+    for batch_idx, (x, y) in enumerate(loader):
+        if batch_idx >= max_batches:
+            break
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with autocast():
+            logits = model(x)
+            loss_sum += loss_fn(logits, y).float() * len(y)
+        correct += accuracy(logits, y) * len(y)
+        seen += len(y)
+    model.train()
+    return {"val/loss": (loss_sum / max(seen, 1)).item(), "val/acc": (correct / max(seen, 1)).item()}
+
+
+def train(ctx: RunContext, stop: StopRequest) -> int:
+    cfg, params = ctx.config, dict(ctx.config.get("trainer_params") or {})
+    recorder = RunRecorder(ctx.run_dir)
+    try:
+        return _train(ctx, stop, recorder, cfg, params)
+    except BaseException as exc:
+        recorder.started = True  # an error before the first step still ends the run's story
+        forced = isinstance(exc, KeyboardInterrupt) and stop.requested
+        recorder.end("stopped" if forced else "failed", error=None if forced else exc,
+                     reason=f"{stop.signal_name} (forced)" if forced else None)
+        if forced:
+            return 1
+        raise
+
+
+def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[str, Any],
+           params: dict[str, Any]) -> int:
+    if cfg.get("seed") is not None:
+        torch.manual_seed(cfg["seed"])
+    device = pick_device(ctx)
+    wrapper_args = cfg["train_wrapper"]["args"]
+    data = datasets.make(cfg["data_module"])
+    model = models.make(wrapper_args["model_spec"]).to(device)
+    loss_fn = losses.make(wrapper_args["loss_spec"]).to(device)
+    optimizer = build_optimizer(wrapper_args["optim_spec"], model.parameters())
+    scheduler = build_scheduler(wrapper_args.get("sched_spec"), optimizer)
+    dtype = AUTOCAST.get(str(params.get("precision", "32")))
+    autocast = (lambda: torch.autocast(device.type, dtype=dtype)) if dtype else contextlib.nullcontext
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
+    max_epochs, log_every = int(params.get("max_epochs", 1000)), int(params.get("log_every_n_steps", 50))
+    clip = params.get("gradient_clip_val")
+    monitor = (cfg.get("checkpoint") or {}).get("monitor")
+    mode_max = (cfg.get("checkpoint") or {}).get("mode", "min") == "max"
+
+    start_epoch, step, best = 0, 0, None
+    if ctx.resume_ckpt is not None:
+        state = torch.load(ctx.resume_ckpt, map_location=device, weights_only=False)
+        if state.get("format") != CKPT_FORMAT:
+            raise UserError(f"{ctx.resume_ckpt}: not a checkpoint of the plain entry "
+                            "(resume this run with python -m torchx.train_pl)")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None and state.get("scheduler"):
+            scheduler.load_state_dict(state["scheduler"])
+        start_epoch, step, best = state["epoch"], state["global_step"], state.get("best")
+
+    train_loader, val_loader = data.train_dataloader(), data.val_dataloader()
+    train_batches = limit(params.get("limit_train_batches"), len(train_loader))
+    val_batches = limit(params.get("limit_val_batches"), len(val_loader))
+    ignored = sorted(set(params) - PLAIN_TRAINER_PARAMS)
+    recorder.start(**ctx.run_info(), world_size=1,
+                   devices=[device.index or 0] if device.type == "cuda" else "cpu",
+                   max_epochs=max_epochs, steps_per_epoch=train_batches, global_step=step,
+                   epochs_done=start_epoch,
+                   versions={"python": sys.version.split()[0], "torch": torch.__version__})
+    if ignored:
+        recorder.log(f"note: the plain entry ignores trainer_params {', '.join(ignored)}")
+
+    def checkpoint(epoch_done: int) -> dict[str, Any]:
+        return {"format": CKPT_FORMAT, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "epoch": epoch_done, "global_step": step, "best": best, "config": cfg}
+
+    model.train()
+    for epoch in range(start_epoch, max_epochs):
+        t_epoch = time.perf_counter()
+        loss_sum, seen = torch.zeros((), device=device), 0
+        for batch_idx, (x, y) in enumerate(train_loader):
+            if batch_idx >= train_batches:
+                break
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with autocast():
+                loss = loss_fn(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if clip:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), float(clip))
+            scaler.step(optimizer)
+            scaler.update()
+            step += 1
+            loss_sum += loss.detach() * len(y)
+            seen += len(y)
+            recorder.train_progress(step)
+            if step % log_every == 0:
+                # loss.item() waits for the device: the only sync in the loop, once per log interval
+                recorder.step(epoch, step, {"train/loss": loss.item()}, len(y))
+            if stop.requested:
+                break
+        if stop.requested:  # the interrupted epoch is run again on resume; the step count carries on
+            save_atomic(checkpoint(epoch), ctx.last_ckpt)
+            recorder.ckpt("ckpt/last.ckpt", epoch, step, None, None)
+            recorder.end("stopped", reason=f"{stop.signal_name} received")
+            return 0
+        t_val = time.perf_counter()
+        metrics = {"train/loss": (loss_sum / max(seen, 1)).item(),
+                   **evaluate(model, loss_fn, val_loader, device, val_batches, autocast)}
+        recorder.validation_done(time.perf_counter() - t_val)
+        if scheduler is not None:
+            scheduler.step()
+        recorder.epoch(epoch, step, metrics, time.perf_counter() - t_epoch, max_epochs)
+        value = metrics.get(monitor) if monitor else None
+        if value is not None and math.isfinite(value) and (
+                best is None or (value > best if mode_max else value < best)):
+            best = value
+            save_atomic(checkpoint(epoch + 1), ctx.run_dir / "ckpt" / "best.ckpt")
+            recorder.ckpt("ckpt/best.ckpt", epoch, step, monitor, value)
+        save_atomic(checkpoint(epoch + 1), ctx.last_ckpt)
+        recorder.ckpt("ckpt/last.ckpt", epoch, step, monitor, value)
+    recorder.end("finished")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    stop = StopRequest().install()
+
+    def body() -> int:
+        args = build_parser("python -m torchx.train", __doc__ or "").parse_args(argv)
+        return train(prepare(args, check_plain_config, entry="train"), stop)
+
+    run_main(body)
+
+
+if __name__ == "__main__":
+    main()
