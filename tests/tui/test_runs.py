@@ -1,0 +1,129 @@
+"""The save-dir scanner: statuses, incremental tailing, damaged and foreign directories, formatting."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from rundirs import T0, make_run
+
+from torchx.events import EventReader
+from tui.runs import NOT_A_RUN, RunRow, RunsScanner, epoch_text, eta_text, row_cells
+
+
+def by_name(rows: list[RunRow]) -> dict[str, RunRow]:
+    return {r.name: r for r in rows}
+
+
+def test_statuses_and_columns(tmp_path: Path) -> None:
+    for i, status in enumerate(("finished", "failed", "stopped", "lost", "running")):
+        make_run(tmp_path, status, status, t=T0 + i)
+    changed, removed = RunsScanner(tmp_path).poll()
+    rows = by_name(changed)
+    assert removed == []
+    assert {name: row.status for name, row in rows.items()} == {
+        s: s for s in ("finished", "failed", "stopped", "lost", "running")}
+    finished = rows["finished"]
+    assert (finished.epoch, finished.max_epochs, finished.config) == (3, 10, "digits-classification")
+    assert finished.metric == ("acc", pytest.approx(0.58))
+    assert rows["failed"].error == "RuntimeError: CUDA out of memory"
+    assert rows["running"].eta_s == 70.0 and rows["finished"].eta_s is None
+    cells = row_cells(rows["running"], now=T0 + 40.0)
+    assert cells[1] == "▶ running" and cells[3].startswith("3/10 ██▍")
+    assert cells[4] == "1:04"  # eta 70 s at its last event (T0+34), 6 s ago
+    assert cells[8] == "0:36"  # started at T0+4
+
+
+def test_newest_first(tmp_path: Path) -> None:
+    for i in range(5):
+        make_run(tmp_path, f"r{i}", "finished", t=T0 + 100 * ((i * 3) % 5))
+    scanner = RunsScanner(tmp_path)
+    scanner.poll()
+    assert [r.name for r in scanner.rows()] == ["r3", "r1", "r4", "r2", "r0"]
+
+
+def test_incremental_tail_reads_only_new_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = make_run(tmp_path, "live", "running", epochs=1)
+    scanner = RunsScanner(tmp_path)
+    scanner.poll()
+    reads: list[int] = []
+    original = EventReader.parse_chunk
+    monkeypatch.setattr(EventReader, "parse_chunk", lambda self, chunk: reads.append(len(chunk)) or
+                        original(self, chunk))
+    assert scanner.poll() == ([], [])
+    assert reads == []
+    line = json.dumps({"v": 1, "time": T0 + 50, "event": "epoch", "epoch": 1, "step": 40,
+                       "metrics": {"val/acc": 0.9}, "eta_s": 5.0})
+    with open(run / "events.jsonl", "a") as f:
+        f.write(line[:20])
+    changed, _ = scanner.poll()
+    assert reads == [20] and changed == []  # a torn line waits for its newline
+    with open(run / "events.jsonl", "a") as f:
+        f.write(line[20:] + "\n")
+    changed, _ = scanner.poll()
+    assert reads == [20, len(line) - 19]
+    assert changed[0].epoch == 2 and changed[0].metric == ("acc", 0.9)
+
+
+def test_settled_run_costs_no_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_run(tmp_path, "done", "finished")
+    scanner = RunsScanner(tmp_path)
+    scanner.poll()
+    monkeypatch.setattr("tui.runs.read_json", lambda path: pytest.fail("re-read run.json"))
+    monkeypatch.setattr(EventReader, "read_new", lambda self: pytest.fail("re-read events"))
+    assert scanner.poll() == ([], [])
+
+
+def test_relaunch_of_settled_run_is_seen(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "again", "stopped")
+    scanner = RunsScanner(tmp_path)
+    assert scanner.poll()[0][0].status == "stopped"
+    record = json.loads((run / "run.json").read_text())
+    record.update(pid=os.getpid(), create_time=None, launched_at=T0 + 10_000)
+    tmp = run / ".run.json.tmp"
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, run / "run.json")
+    os.utime(run, (T0 + 10_000, T0 + 10_000))
+    assert scanner.poll()[0][0].status == "starting"
+
+
+def test_damaged_and_foreign_directories(tmp_path: Path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("x")
+    (tmp_path / "garbage").mkdir()
+    (tmp_path / "garbage" / "events.jsonl").write_bytes(b"\x00\xff not json\n[1, 2]\n")
+    half = make_run(tmp_path, "half", "finished")
+    with open(half / "events.jsonl", "ab") as f:
+        f.write(b"{broken\n")
+    (tmp_path / "badjson").mkdir()
+    (tmp_path / "badjson" / "run.json").write_text("{not json")
+    (tmp_path / "file.txt").write_text("not a directory")
+    rows = by_name(RunsScanner(tmp_path).poll()[0])
+    assert set(rows) == {"notes", "garbage", "half", "badjson"}
+    assert rows["notes"].status == NOT_A_RUN and rows["badjson"].status == NOT_A_RUN
+    assert rows["garbage"].status == "damaged" and rows["garbage"].bad_lines == 2
+    assert rows["half"].status == "finished" and rows["half"].bad_lines == 1
+    assert row_cells(rows["half"], T0)[1] == "✔ finished!"
+
+
+def test_removed_directory(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "gone", "finished")
+    scanner = RunsScanner(tmp_path)
+    scanner.poll()
+    for p in run.iterdir():
+        p.unlink()
+    run.rmdir()
+    assert scanner.poll() == ([], ["gone"])
+
+
+def test_missing_save_dir(tmp_path: Path) -> None:
+    assert RunsScanner(tmp_path / "nope").poll() == ([], [])
+
+
+def test_formatting_edges() -> None:
+    row = RunRow("x", "running", epoch=10, max_epochs=10, eta_s=5.0, running_since=T0)
+    assert epoch_text(row) == "10/10 ████████"
+    assert epoch_text(RunRow("x", "running", epoch=0, max_epochs=0)) == ""
+    assert eta_text(row, T0 + 100) == "0:00"

@@ -1,0 +1,130 @@
+"""GPU readings through NVML (`pynvml`), with a CPU/RAM fallback (psutil) when there is no NVIDIA driver.
+
+`GpuSampler` calls `nvmlInit` once, caches the device handles and reads every device in one batch per
+`sample()`; the app calls it from a worker, never from the UI thread. Torch- and Textual-free.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import psutil
+
+MIN_INTERVAL_S = 0.25
+DEFAULT_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class GpuReading:
+    index: int
+    name: str
+    util_percent: float | None
+    mem_used: int
+    mem_total: int
+
+    @property
+    def mem_percent(self) -> float:
+        return 100.0 * self.mem_used / self.mem_total if self.mem_total else 0.0
+
+
+@dataclass(frozen=True)
+class HostReading:
+    """The fallback shown without NVIDIA GPUs."""
+
+    cpu_percent: float
+    cpu_count: int
+    mem_used: int
+    mem_total: int
+
+
+@dataclass(frozen=True)
+class Sample:
+    gpus: tuple[GpuReading, ...]
+    host: HostReading
+    no_gpu_reason: str | None = None
+
+
+class GpuSampler:
+    """One NVML session; `nvml` may be a stand-in module with the same functions (tests)."""
+
+    def __init__(self, nvml: ModuleType | Any | None = None) -> None:
+        self._nvml = nvml
+        self._handles: list[tuple[int, Any, str]] | None = None
+        self.no_gpu_reason: str | None = None
+        self.no_gpu_detail = ""
+        psutil.cpu_percent(None)  # primes the counter: the first real reading covers one interval
+
+    def _init(self) -> None:
+        try:
+            nvml = self._nvml or importlib.import_module("pynvml")
+            nvml.nvmlInit()
+            handles = []
+            for i in range(nvml.nvmlDeviceGetCount()):
+                handle = nvml.nvmlDeviceGetHandleByIndex(i)
+                handles.append((i, handle, _text(nvml.nvmlDeviceGetName(handle))))
+        except Exception as exc:  # NVMLError_LibraryNotFound, DriverNotLoaded, ImportError, ...
+            self._handles = []
+            self.no_gpu_reason = "no NVIDIA driver"
+            self.no_gpu_detail = _first_line(exc)
+            return
+        self._nvml, self._handles = nvml, handles
+        if not handles:
+            self.no_gpu_reason = "no NVIDIA GPU found"
+
+    def sample(self) -> Sample:
+        if self._handles is None:
+            self._init()
+        return Sample(tuple(self._read_gpus()), read_host(), self.no_gpu_reason)
+
+    def _read_gpus(self) -> list[GpuReading]:
+        nvml, readings = self._nvml, []
+        for index, handle, name in self._handles or []:
+            try:
+                util: float | None = float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+            except Exception:
+                util = None
+            try:
+                mem = nvml.nvmlDeviceGetMemoryInfo(handle)
+                used, total = int(mem.used), int(mem.total)
+            except Exception:
+                used, total = 0, 0
+            readings.append(GpuReading(index, name, util, used, total))
+        return readings
+
+    def close(self) -> None:
+        if self._handles:
+            try:
+                self._nvml.nvmlShutdown()
+            except Exception:
+                pass
+        self._handles = None
+
+
+def read_host() -> HostReading:
+    mem = psutil.virtual_memory()
+    return HostReading(psutil.cpu_percent(None), psutil.cpu_count() or 1, mem.used, mem.total)
+
+
+def gib(n: int) -> str:
+    return f"{n / 2**30:.1f}"
+
+
+def gpu_label(g: GpuReading) -> str:
+    util = "--" if g.util_percent is None else f"{g.util_percent:3.0f}%"
+    return f"{g.index}: {g.name[:22]:22} {util}  {gib(g.mem_used)}/{gib(g.mem_total)} GiB"
+
+
+def host_label(h: HostReading) -> str:
+    return f"CPU {h.cpu_percent:3.0f}% of {h.cpu_count} cores · RAM {gib(h.mem_used)}/{gib(h.mem_total)} GiB"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__

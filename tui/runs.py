@@ -1,0 +1,280 @@
+"""The runs in a save dir, followed incrementally: one tailer and one summary per run directory.
+
+`RunsScanner.poll()` lists the save dir, reads only the bytes appended to each `events.jsonl` since the
+last poll, and returns the rows whose displayed values changed. It imports neither Textual nor torch;
+the app calls it from a worker thread.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torchx.events import EVENTS_FILE, EventReader
+from torchx.experiment import RUN_JSON, list_run_dirs, read_json, run_status
+from torchx.summary import RunSummary
+
+NOT_A_RUN = "not a run"
+DAMAGED = "damaged"
+# Statuses after which nothing changes until a relaunch rewrites run.json (or a new `start` arrives).
+SETTLED = frozenset({"finished", "failed", "stopped", "lost"})
+ACTIVE = frozenset({"starting", "running", "pending"})
+RESUMABLE = frozenset({"stopped", "failed", "lost"})
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """What the table shows for one directory; equality decides whether the UI must repaint it."""
+
+    name: str
+    status: str
+    config: str = ""
+    epoch: int | None = None
+    max_epochs: int | None = None
+    eta_s: float | None = None
+    metric: tuple[str, float] | None = None
+    gpus: str = ""
+    started: float | None = None
+    elapsed_s: float | None = None
+    running_since: float | None = None
+    bad_lines: int = 0
+    error: str = ""
+
+    @property
+    def sort_key(self) -> tuple[float, str]:
+        return (-(self.started or 0.0), self.name)
+
+
+@dataclass
+class RunTracker:
+    """Follows one run directory: its event tailer, its folded summary and its cached `run.json`."""
+
+    path: Path
+    reader: EventReader = field(init=False)
+    summary: RunSummary = field(default_factory=RunSummary)
+    run_json: dict[str, Any] | None = None
+    _run_json_mtime: float | None = None
+    _dir_mtime: float | None = None
+    row: RunRow | None = None
+    monitor: str | None = None
+    """The checkpoint's monitored metric: the validation metric the table shows."""
+
+    def __post_init__(self) -> None:
+        self.reader = EventReader(self.path / EVENTS_FILE)
+
+    def refresh(self, host: str) -> RunRow:
+        """Read what is new; a settled run whose directory is unchanged costs two `stat` calls."""
+        dir_mtime = _mtime(self.path)
+        if self.row is not None and self.row.status in SETTLED and dir_mtime == self._dir_mtime:
+            if _size(self.reader.path) == self.reader.offset:
+                return self.row
+        self._dir_mtime = dir_mtime
+        self._refresh_run_json()
+        events = self.reader.read_new()
+        self.summary.update(events)
+        for event in events:
+            if event.get("event") == "ckpt" and isinstance(event.get("monitor"), str):
+                self.monitor = event["monitor"]
+        self.row = self._make_row(host)
+        return self.row
+
+    def _refresh_run_json(self) -> None:
+        mtime = _mtime(self.path / RUN_JSON)
+        if mtime != self._run_json_mtime:
+            self._run_json_mtime = mtime
+            self.run_json = read_json(self.path / RUN_JSON) if mtime is not None else None
+
+    def _make_row(self, host: str) -> RunRow:
+        s, rj = self.summary, self.run_json
+        bad = len(self.reader.bad_lines)
+        if s.starts == 0 and rj is None:
+            status = DAMAGED if bad else NOT_A_RUN
+            return RunRow(self.path.name, status, started=self._dir_mtime, bad_lines=bad)
+        status = run_status(s, rj, host)
+        return RunRow(
+            name=self.path.name,
+            status=status,
+            config=_config_name(s.config, rj),
+            epoch=s.epochs_done if s.starts else None,
+            max_epochs=s.max_epochs,
+            eta_s=s.eta_s if status == "running" else None,
+            metric=latest_val_metric(s.metrics, self.monitor),
+            gpus=_gpus_text(rj, s.devices),
+            started=_first_launch(rj) or s.first_start_time or self._dir_mtime,
+            elapsed_s=s.elapsed_s,
+            running_since=s.last_time if status == "running" else None,
+            bad_lines=bad,
+            error=_error_text(s.error),
+        )
+
+
+class RunsScanner:
+    """Every run directory in a save dir, refreshed incrementally on each `poll`."""
+
+    def __init__(self, save_dir: str | os.PathLike[str], host: str | None = None) -> None:
+        self.save_dir = Path(save_dir)
+        self.host = host or socket.gethostname()
+        self.trackers: dict[str, RunTracker] = {}
+
+    def poll(self) -> tuple[list[RunRow], list[str]]:
+        """(rows that are new or changed since the last poll, names of directories that vanished)."""
+        seen = {p.name: p for p in list_run_dirs(self.save_dir)}
+        removed = [name for name in self.trackers if name not in seen]
+        for name in removed:
+            del self.trackers[name]
+        changed = []
+        for name, path in seen.items():
+            tracker = self.trackers.get(name)
+            if tracker is None:
+                tracker = self.trackers[name] = RunTracker(path)
+            before = tracker.row
+            row = tracker.refresh(self.host)
+            if row != before:
+                changed.append(row)
+        return changed, removed
+
+    def rows(self) -> list[RunRow]:
+        """Every known row, newest first."""
+        rows = [t.row for t in self.trackers.values() if t.row is not None]
+        return sorted(rows, key=lambda r: r.sort_key)
+
+    def row(self, name: str) -> RunRow | None:
+        tracker = self.trackers.get(name)
+        return tracker.row if tracker else None
+
+
+def latest_val_metric(metrics: dict[str, float], monitor: str | None = None) -> tuple[str, float] | None:
+    """The monitored metric if it is a validation one, else the first `val/` metric; latest value."""
+    if monitor and monitor.startswith("val/") and monitor in metrics:
+        return monitor[4:], metrics[monitor]
+    for key, value in metrics.items():
+        if key.startswith("val/"):
+            return key[4:], value
+    return None
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _config_name(config: Any, run_json: dict[str, Any] | None) -> str:
+    if not config and run_json:
+        argv = run_json.get("argv") or []
+        if "--config" in argv and argv.index("--config") + 1 < len(argv):
+            config = argv[argv.index("--config") + 1]
+    return Path(str(config)).stem if config else ""
+
+
+def _gpus_text(run_json: dict[str, Any] | None, devices: Any) -> str:
+    gpus = (run_json or {}).get("gpus")
+    if gpus is None:
+        gpus = devices
+    if isinstance(gpus, (list, tuple)):
+        return ",".join(str(g) for g in gpus)
+    return "" if gpus is None else str(gpus)
+
+
+def _first_launch(run_json: dict[str, Any] | None) -> float | None:
+    if not run_json:
+        return None
+    launches = run_json.get("launches")
+    if isinstance(launches, list) and launches and isinstance(launches[0], dict):
+        first = launches[0].get("launched_at")
+        if isinstance(first, (int, float)):
+            return float(first)
+    at = run_json.get("launched_at")
+    return float(at) if isinstance(at, (int, float)) else None
+
+
+def _error_text(error: Any) -> str:
+    if not isinstance(error, dict):
+        return ""
+    return f"{error.get('type') or 'Error'}: {error.get('message') or ''}".strip()
+
+
+# ---- formatting: plain strings, so the widget only adds colour ----
+
+STATUS_SYMBOLS = {
+    "starting": "◌", "running": "▶", "finished": "✔", "failed": "✘", "stopped": "■",
+    "lost": "?", "pending": "…", "empty": "·", NOT_A_RUN: "-", DAMAGED: "!",
+}
+
+
+def status_text(row: RunRow) -> str:
+    symbol = STATUS_SYMBOLS.get(row.status, "·")
+    mark = "!" if row.bad_lines and row.status != DAMAGED else ""
+    return f"{symbol} {row.status}{mark}"
+
+
+def epoch_text(row: RunRow, width: int = 8) -> str:
+    """`3/10 ██▍░░░░░` — a bar of `width` cells with eighth-cell resolution."""
+    if row.epoch is None or not row.max_epochs:
+        return ""
+    fraction = min(1.0, max(0.0, row.epoch / row.max_epochs))
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + ("" if part == 0 else " ▏▎▍▌▋▊▉"[part])
+    return f"{row.epoch}/{row.max_epochs} {bar.ljust(width, '░')}"
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(max(0.0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours >= 24:
+        return f"{hours // 24}d{hours % 24:02d}h"
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def eta_text(row: RunRow, now: float) -> str:
+    if row.eta_s is None:
+        return ""
+    since = now - row.running_since if row.running_since else 0.0
+    return duration_text(max(0.0, row.eta_s - max(0.0, since)))
+
+
+def metric_text(row: RunRow) -> str:
+    if row.metric is None:
+        return ""
+    name, value = row.metric
+    return f"{name} {value:.4g}"
+
+
+def started_text(row: RunRow, localtime: Callable[[float], time.struct_time] = time.localtime) -> str:
+    return "" if row.started is None else time.strftime("%m-%d %H:%M", localtime(row.started))
+
+
+def elapsed_text(row: RunRow, now: float) -> str:
+    """Duration so far; a running row keeps counting between events."""
+    if row.elapsed_s is None:
+        return ""
+    extra = now - row.running_since if row.running_since else 0.0
+    return duration_text(row.elapsed_s + max(0.0, extra))
+
+
+def row_cells(row: RunRow, now: float) -> tuple[str, ...]:
+    """The table's columns, in order (see `COLUMNS`)."""
+    return (
+        row.name, status_text(row), row.config, epoch_text(row), eta_text(row, now),
+        metric_text(row), row.gpus, started_text(row), elapsed_text(row, now),
+    )
+
+
+COLUMNS = ("name", "status", "config", "epoch", "ETA", "val", "GPUs", "started", "time")

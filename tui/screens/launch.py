@@ -1,0 +1,261 @@
+"""The launch dialog: config, devices, name and overrides, validated before anything starts."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.worker import get_current_worker
+
+from torchx.experiment import default_run_name, validate_run_name
+from tui import configs
+from tui.configs import Verdict
+from tui.launcher import LaunchError, LaunchRequest
+from tui.messages import ConfigValidated, GpusSampled, LaunchFinished
+from tui.widgets.gpu_picker import GpuPicker
+
+if TYPE_CHECKING:
+    from tui.settings import Settings
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    name: str
+    resume: bool = False
+
+
+class LaunchScreen(ModalScreen[LaunchResult | None]):
+    CSS_PATH = "launch.tcss"
+    BINDINGS = [
+        Binding("ctrl+l", "launch", "Launch", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+r", "resume_existing", "Resume existing", priority=True),
+        Binding("ctrl+n", "new_name", "New name", priority=True),
+    ]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.config_paths = configs.list_configs(settings.configs_dir)
+        self._verdicts: dict[tuple[str, str], Verdict] = {}
+        self._check_lock = threading.Lock()
+        self._name_edited = False
+        self._name_exists = False
+        self._busy = False
+        self._config_message = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog") as dialog:
+            dialog.border_title = "Launch a run"
+            with Horizontal(id="top"):
+                yield OptionList(*[p.name for p in self.config_paths], id="configs")
+                with VerticalScroll(id="preview"):
+                    yield Static("", id="yaml", markup=False)
+            yield GpuPicker(id="devices")
+            with Horizontal(classes="field"):
+                yield Label("name", classes="label")
+                yield Input(id="name", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("overrides", classes="label")
+                yield Input(id="overrides", compact=True, placeholder="key.path=value ...")
+            yield Static("", id="config-status", markup=False)
+            yield Static("", id="name-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        option_list = self.query_one("#configs", OptionList)
+        if not self.config_paths:
+            self._show_config(Verdict(False, f"no configs (*.yaml) in {self.settings.configs_dir}"))
+        else:
+            option_list.highlighted = 0
+        self.sample_gpus()
+
+    # ---- selection and validation ----
+
+    @property
+    def config(self) -> Path | None:
+        index = self.query_one("#configs", OptionList).highlighted
+        return self.config_paths[index] if index is not None and index < len(self.config_paths) else None
+
+    @property
+    def overrides_text(self) -> str:
+        return self.query_one("#overrides", Input).value.strip()
+
+    @on(OptionList.OptionHighlighted, "#configs")
+    def config_highlighted(self) -> None:
+        config = self.config
+        if config is None:
+            return
+        # After a refresh: an update before the first layout leaves the preview one line high.
+        self.call_after_refresh(self.query_one("#yaml", Static).update, configs.read_preview(config))
+        if not self._name_edited:
+            self._set_name(default_run_name(config, now=self.settings.clock()))
+        self._validate_current()
+
+    @on(OptionList.OptionSelected, "#configs")
+    def config_selected(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    @on(Input.Changed, "#overrides")
+    def overrides_changed(self) -> None:
+        self._validate_current()
+
+    @on(Input.Changed, "#name")
+    def name_changed(self, event: Input.Changed) -> None:
+        if event.input.has_focus:
+            self._name_edited = True
+        self._check_name()
+
+    @on(Input.Submitted)
+    def submitted(self) -> None:
+        self.action_launch()
+
+    def _set_name(self, name: str) -> None:
+        self.query_one("#name", Input).value = name
+
+    def _check_name(self) -> str | None:
+        name = self.query_one("#name", Input).value.strip()
+        problem = validate_run_name(name)
+        self._name_exists = problem is None and (self.settings.save_dir / name).exists()
+        if self._name_exists:
+            problem = f"run '{name}' already exists: ctrl+r resumes it, ctrl+n picks a new name"
+        self.query_one("#name-status", Static).update(f"✘ {problem}" if problem else "")
+        self.query_one("#name-status").set_class(bool(problem), "error")
+        return problem
+
+    def _validate_current(self) -> None:
+        config = self.config
+        if config is None:
+            return
+        overrides, problem = configs.split_overrides(self.overrides_text)
+        if problem:
+            self._show_config(Verdict(False, problem))
+            return
+        self.validate(config, overrides)
+
+    @work(thread=True, exclusive=True, group="validate")
+    def validate(self, config: Path, overrides: list[str]) -> None:
+        key = (str(config), " ".join(overrides))
+        structure = configs.validate_structure(config, overrides)
+        self.post_message(ConfigValidated(key, structure, final=not structure.ok))
+        if structure.ok and not get_current_worker().is_cancelled:
+            self.post_message(ConfigValidated(key, self._full_verdict(config, overrides), final=True))
+
+    def _full_verdict(self, config: Path, overrides: list[str]) -> Verdict:
+        """The framework's check, run at most once per (config, overrides) by either worker."""
+        key = (str(config), " ".join(overrides))
+        with self._check_lock:
+            if key not in self._verdicts:
+                self._verdicts[key] = configs.validate_full(config, overrides, self.settings.check_entry)
+            return self._verdicts[key]
+
+    @on(ConfigValidated)
+    def config_validated(self, message: ConfigValidated) -> None:
+        config = self.config
+        overrides, problem = configs.split_overrides(self.overrides_text)
+        if config is None or problem or message.key != (str(config), " ".join(overrides)):
+            return  # stale: the selection changed meanwhile
+        verdict = message.verdict
+        if verdict.ok and not message.final:
+            verdict = Verdict(True, "structure ok · checking registry names and arguments…")
+        self._show_config(verdict)
+
+    def _show_config(self, verdict: Verdict) -> None:
+        status = self.query_one("#config-status", Static)
+        status.update(("✔ " if verdict.ok else "✘ ") + verdict.message)
+        status.set_class(not verdict.ok, "error")
+
+    # ---- devices ----
+
+    @work(thread=True, exclusive=True, group="gpus")
+    def sample_gpus(self) -> None:
+        worker = get_current_worker()
+        sampler = self.settings.sampler_factory()
+        stop = threading.Event()
+        try:
+            while not worker.is_cancelled:
+                self.post_message(GpusSampled(sampler.sample()))
+                if not self.settings.live:
+                    return
+                stop.wait(max(0.25, self.settings.gpu_interval_s))
+        finally:
+            sampler.close()
+
+    @on(GpusSampled)
+    def gpus_sampled(self, message: GpusSampled) -> None:
+        self.query_one(GpuPicker).update_sample(message.sample)
+
+    # ---- actions ----
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_node(self)
+        self.dismiss(None)
+
+    def action_new_name(self) -> None:
+        if self.config is not None:
+            self._name_edited = False
+            self._set_name(default_run_name(self.config, now=self.settings.clock()))
+
+    def action_resume_existing(self) -> None:
+        if self._check_name() and self._name_exists:
+            self.workers.cancel_node(self)
+            self.dismiss(LaunchResult(self.query_one("#name", Input).value.strip(), resume=True))
+
+    def action_launch(self) -> None:
+        if self._busy:
+            return
+        request = self._request()
+        if request is None:
+            return
+        self._busy = True
+        self._show_config(Verdict(True, "validating and launching…"))
+        self.launch(request)
+
+    def _request(self) -> LaunchRequest | None:
+        config = self.config
+        if config is None:
+            self._show_config(Verdict(False, "pick a config first"))
+            return None
+        overrides, problem = configs.split_overrides(self.overrides_text)
+        if problem:
+            self._show_config(Verdict(False, problem))
+            return None
+        if self._check_name():
+            return None
+        gpus, procs, problem = self.query_one(GpuPicker).selection()
+        if problem:
+            self._show_config(Verdict(False, problem))
+            return None
+        name = self.query_one("#name", Input).value.strip()
+        return LaunchRequest(config, name, self.settings.save_dir, gpus, procs, tuple(overrides))
+
+    @work(thread=True, group="launch")
+    def launch(self, request: LaunchRequest) -> None:
+        verdict = self._full_verdict(request.config, list(request.overrides))
+        if not verdict.ok:
+            self.post_message(LaunchFinished(request.name, verdict.message))
+            return
+        try:
+            self.settings.launcher.launch(request)
+        except LaunchError as exc:
+            self.post_message(LaunchFinished(request.name, str(exc)))
+            return
+        self.post_message(LaunchFinished(request.name, None))
+
+    @on(LaunchFinished)
+    def launch_finished(self, message: LaunchFinished) -> None:
+        self._busy = False
+        if message.error:
+            self._show_config(Verdict(False, message.error))
+            self._check_name()
+            return
+        self.workers.cancel_node(self)
+        self.dismiss(LaunchResult(message.name))

@@ -1,0 +1,207 @@
+"""The home screen: the runs table, and the keys that launch, stop, kill and resume runs."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from tui import launcher
+from tui.messages import ActionFinished, LaunchFinished, RunsChanged, StopOverdue
+from tui.runs import ACTIVE, RESUMABLE, RunsScanner
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.launch import LaunchResult, LaunchScreen
+from tui.widgets.runs_table import RunsTable
+
+if TYPE_CHECKING:
+    from tui.settings import Settings
+
+
+class RunsScreen(Screen[None]):
+    CSS_PATH = "runs.tcss"
+    BINDINGS = [
+        Binding("n", "launch", "New run"),
+        Binding("s", "stop", "Stop"),
+        Binding("K", "kill", "Kill"),
+        Binding("r", "resume", "Resume"),
+        Binding("g", "refresh", "Refresh", show=False),
+    ]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.scanner = RunsScanner(settings.save_dir)
+        self._wake = threading.Event()
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"torchx · {self.settings.save_dir}", id="summary", markup=False)
+        yield RunsTable(self.settings.clock, id="runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.scan_runs()
+        if self.settings.live:
+            self.set_interval(1.0, self.query_one(RunsTable).tick)
+
+    @property
+    def table(self) -> RunsTable:
+        return self.query_one(RunsTable)
+
+    # ---- the scan worker ----
+
+    @work(thread=True, exclusive=True, group="scan")
+    def scan_runs(self) -> None:
+        worker = get_current_worker()
+        first = True
+        while not worker.is_cancelled:
+            changed, removed = self.scanner.poll()
+            self.settings.launcher.reap()
+            if changed or removed or first:
+                self.post_message(RunsChanged(changed, removed, len(self.scanner.trackers)))
+            first = False
+            if not self.settings.live:
+                return
+            self._wake.wait(self.settings.refresh_s)
+            self._wake.clear()
+
+    def action_refresh(self) -> None:
+        self._wake.set()
+
+    @on(RunsChanged)
+    def show_runs(self, message: RunsChanged) -> None:
+        self.table.apply(message.changed, message.removed)
+        counts: dict[str, int] = {}
+        for row in self.table.runs.values():
+            counts[row.status] = counts.get(row.status, 0) + 1
+        parts = [f"{n} {status}" for status, n in sorted(counts.items())]
+        text = f"torchx · {self.settings.save_dir} · {message.total} dirs"
+        self.query_one("#summary", Static).update(text + (" · " + ", ".join(parts) if parts else ""))
+
+    # ---- launch ----
+
+    def action_launch(self) -> None:
+        self.app.push_screen(LaunchScreen(self.settings), self._launched)
+
+    def _launched(self, result: LaunchResult | None) -> None:
+        if result is None:
+            return
+        if result.resume:
+            self._confirm_resume(result.name)
+            return
+        self.notify(f"launched {result.name}")
+        self._wake.set()
+        self._select_when_shown(result.name)
+
+    def _select_when_shown(self, name: str) -> None:
+        self._pending_select = name
+
+    @on(LaunchFinished)
+    def launch_finished(self, message: LaunchFinished) -> None:
+        if message.error:
+            self.notify(message.error, severity="error")
+        self._wake.set()
+
+    # ---- stop, kill, resume ----
+
+    def _selected(self, allowed: frozenset[str], verb: str) -> str | None:
+        name = self.table.selected_name
+        row = self.table.runs.get(name) if name else None
+        if row is None:
+            self.notify("no run selected", severity="warning")
+            return None
+        if row.status not in allowed:
+            self.notify(f"cannot {verb} '{name}': it is {row.status}", severity="warning")
+            return None
+        return name
+
+    def action_stop(self) -> None:
+        name = self._selected(ACTIVE, "stop")
+        if name:
+            question = f"Stop run '{name}'? (SIGINT: it saves last.ckpt and can be resumed)"
+            self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.stop_run(name))
+
+    def action_kill(self) -> None:
+        name = self._selected(ACTIVE, "kill")
+        if name:
+            question = f"Kill run '{name}'? (SIGKILL to every process: no checkpoint is written)"
+            self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(name))
+
+    def action_resume(self) -> None:
+        name = self._selected(RESUMABLE, "resume")
+        if name:
+            self._confirm_resume(name)
+
+    def _confirm_resume(self, name: str) -> None:
+        row = self.table.runs.get(name)
+        if row is None or row.status not in RESUMABLE:
+            status = row.status if row else "unknown"
+            self.notify(f"cannot resume '{name}': it is {status}", severity="warning")
+            return
+        question = f"Resume run '{name}' from its last checkpoint, in the same directory?"
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.resume_run(name))
+
+    def _root(self, name: str) -> tuple[int, int] | None:
+        tracker = self.scanner.trackers.get(name)
+        summary = tracker.summary if tracker else None
+        return launcher.run_pid(self.settings.save_dir / name, summary and summary.pid,
+                                summary and summary.create_time)
+
+    @work(thread=True, group="actions")
+    def stop_run(self, name: str) -> None:
+        root = self._root(name)
+        if root is None:
+            self.post_message(ActionFinished(f"'{name}' has no live process", error=True))
+            return
+        try:
+            launcher.stop(*root)
+        except launcher.LaunchError as exc:
+            self.post_message(ActionFinished(str(exc), error=True))
+            return
+        self.post_message(ActionFinished(f"stopping '{name}' (SIGINT sent)"))
+        if launcher.wait_gone(*root, timeout=self.settings.stop_grace_s):
+            self.post_message(ActionFinished(f"'{name}' stopped"))
+        else:
+            self.post_message(StopOverdue(name, *root))
+
+    @work(thread=True, group="actions")
+    def kill_run(self, name: str, root: tuple[int, int] | None = None) -> None:
+        root = root or self._root(name)
+        if root is None:
+            self.post_message(ActionFinished(f"'{name}' has no live process", error=True))
+            return
+        try:
+            launcher.kill(*root)
+        except launcher.LaunchError as exc:
+            self.post_message(ActionFinished(str(exc), error=True))
+            return
+        gone = launcher.wait_gone(*root, timeout=10.0)
+        self.post_message(ActionFinished(f"'{name}' killed" if gone else f"'{name}' survived SIGKILL",
+                                         error=not gone))
+
+    @work(thread=True, group="actions")
+    def resume_run(self, name: str) -> None:
+        try:
+            self.settings.launcher.resume(self.settings.save_dir / name)
+        except (launcher.LaunchError, OSError) as exc:
+            self.post_message(ActionFinished(f"cannot resume '{name}': {exc}", error=True))
+            return
+        self.post_message(ActionFinished(f"resumed '{name}'"))
+
+    @on(ActionFinished)
+    def action_finished(self, message: ActionFinished) -> None:
+        self.notify(message.text, severity="error" if message.error else "information")
+        self._wake.set()
+
+    @on(StopOverdue)
+    def stop_overdue(self, message: StopOverdue) -> None:
+        grace = self.settings.stop_grace_s
+        question = f"'{message.name}' is still running {grace:.0f} s after SIGINT. Kill it (SIGKILL)?"
+        root = (message.pid, message.pgid)
+        self.app.push_screen(ConfirmScreen(question),
+                             lambda yes: yes and self.kill_run(message.name, root))

@@ -1,0 +1,27 @@
+"""What the screens share: paths, the launcher, the clock and timings (injectable for tests)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui.configs import CHECK_ENTRY
+from tui.gpus import DEFAULT_INTERVAL_S, GpuSampler
+from tui.launcher import Launcher
+
+
+@dataclass
+class Settings:
+    save_dir: Path = Path("save")
+    configs_dir: Path = Path("configs")
+    launcher: Launcher = field(default_factory=Launcher)
+    sampler_factory: Callable[[], GpuSampler] = GpuSampler
+    clock: Callable[[], float] = time.time
+    refresh_s: float = 1.0
+    gpu_interval_s: float = DEFAULT_INTERVAL_S
+    stop_grace_s: float = 30.0
+    check_entry: tuple[str, ...] = CHECK_ENTRY
+    live: bool = True
+    """False freezes the screens after their first fill (deterministic snapshots)."""

@@ -1,0 +1,89 @@
+"""The runs table: one row per directory of the save dir, updated cell by cell from scan results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from tui.runs import ACTIVE, COLUMNS, RunRow, row_cells
+
+STATUS_STYLES = {
+    "starting": "green", "running": "bold green", "finished": "cyan", "failed": "bold red",
+    "stopped": "yellow", "lost": "bold magenta", "pending": "blue", "empty": "dim",
+    "not a run": "dim", "damaged": "red",
+}
+COLUMN_WIDTHS = {"name": 24}
+STATUS_COLUMN = COLUMNS.index("status")
+CLOCK_COLUMNS = tuple(COLUMNS.index(c) for c in ("ETA", "time"))
+
+
+class RunsTable(DataTable[str | Text]):
+    """Keeps the last `RunRow` per name so a scan result repaints only what changed."""
+
+    def __init__(self, clock: Callable[[], float], **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        self.clock = clock
+        self.runs: dict[str, RunRow] = {}
+        self._cells: dict[str, tuple[str, ...]] = {}
+
+    def on_mount(self) -> None:
+        for column in COLUMNS:
+            self.add_column(column, key=column, width=COLUMN_WIDTHS.get(column))
+
+    @property
+    def selected_name(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        except Exception:
+            return None
+
+    def apply(self, changed: list[RunRow], removed: list[str]) -> None:
+        """Add, update and remove rows; re-sort only when a row was added."""
+        now, selected, added = self.clock(), self.selected_name, []
+        for name in removed:
+            if self.runs.pop(name, None) is not None:
+                self._cells.pop(name, None)
+                self.remove_row(name)
+        for row in changed:
+            cells = row_cells(row, now)
+            if row.name in self.runs:
+                self._update(row, cells)
+            else:
+                added.append(row)
+                self._cells[row.name] = cells
+            self.runs[row.name] = row
+        if added:
+            added.sort(key=lambda r: r.sort_key)
+            for r in added:
+                self.add_row(*self._styled(r, self._cells[r.name]), key=r.name)
+            self.sort("name", key=lambda name: self.runs[name].sort_key)
+            self._restore(selected)
+
+    def tick(self) -> None:
+        """Repaint the clock-dependent cells (ETA, time) of active rows."""
+        now = self.clock()
+        for row in self.runs.values():
+            if row.status in ACTIVE:
+                self._update(row, row_cells(row, now))
+
+    def _update(self, row: RunRow, cells: tuple[str, ...]) -> None:
+        old = self._cells.get(row.name)
+        self._cells[row.name] = cells
+        styled = self._styled(row, cells)
+        for i, column in enumerate(COLUMNS):
+            if old is None or old[i] != cells[i]:
+                self.update_cell(row.name, column, styled[i])
+
+    def _styled(self, row: RunRow, cells: tuple[str, ...]) -> tuple[str | Text, ...]:
+        status = Text(cells[STATUS_COLUMN], style=STATUS_STYLES.get(row.status, ""))
+        return (*cells[:STATUS_COLUMN], status, *cells[STATUS_COLUMN + 1:])
+
+    def _restore(self, name: str | None) -> None:
+        if name is not None and name in self.runs:
+            self.move_cursor(row=self.get_row_index(name))
+        elif self.row_count:
+            self.move_cursor(row=0)
