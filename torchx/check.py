@@ -29,7 +29,10 @@ def check_config(config: Mapping[str, Any], source: str) -> None:
     from torchx import callbacks, datasets, losses, models, optim, wrappers
 
     dm_args = _checked(source, "data_module", datasets.datasets.check, config["data_module"])
-    data_module = datasets.datasets.get(config["data_module"]["name"])(**dm_args)
+    try:
+        data_module = datasets.datasets.get(config["data_module"]["name"])(**dm_args)
+    except TypeError as exc:
+        raise ConfigError(f"{source}: data_module.args: {exc}") from None
     _checked(source, "data_module", data_module.validate)
     wrapper_spec = config["train_wrapper"]
     args = _checked(source, "train_wrapper", wrappers.wrappers.check, wrapper_spec)

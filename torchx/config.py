@@ -7,6 +7,7 @@ Torch-free, so the TUI can validate a config's shape in its own process. Every p
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,21 @@ class ConfigError(UserError):
     """A config file, key or override that cannot be used."""
 
 
+class _Loader(yaml.SafeLoader):
+    """`safe_load` that also reads `1e-3` as a float (YAML 1.2), as researchers write learning rates."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def _safe_load(text: str) -> object:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Parse one YAML file with `safe_load`; it must hold a mapping."""
     path = Path(path)
@@ -33,7 +49,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -53,7 +69,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not all(p.strip() for p in parts):
         raise ConfigError(f"override '{text}': expected key.path=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = _safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
         raise ConfigError(f"override '{text}': value '{raw}' is not valid YAML") from None
     return [p.strip() for p in parts], value

@@ -61,13 +61,19 @@ class Registry:
         if not isinstance(spec_args, Mapping):
             raise RegistryError(f"{self.kind} '{spec['name']}': 'args' must be a mapping, got {spec_args!r}")
         merged = {**copy.deepcopy(dict(spec_args)), **(args or {})}
+        accepted = _parameters(cls)
+        where = f"{self.kind} '{spec['name']}' ({_where(cls)})"
+        if not _takes_var_keyword(cls):
+            for key in merged:
+                if key not in accepted:
+                    close = difflib.get_close_matches(str(key), accepted, n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    raise RegistryError(f"{where}: unexpected argument '{key}'{hint}; "
+                                        f"accepts: {', '.join(accepted)}")
         try:
             inspect.signature(cls).bind(**merged)
         except TypeError as exc:
-            accepted = ", ".join(_parameters(cls))
-            raise RegistryError(
-                f"{self.kind} '{spec['name']}' ({_where(cls)}): {exc} (accepts: {accepted})"
-            ) from None
+            raise RegistryError(f"{where}: {exc}; accepts: {', '.join(accepted)}") from None
         return merged
 
     def make(self, spec: Mapping[str, Any], args: Mapping[str, Any] | None = None,
@@ -82,6 +88,13 @@ class Registry:
 
 def _where(obj: Any) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _takes_var_keyword(cls: Callable[..., Any]) -> bool:
+    try:
+        return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        return True
 
 
 def _parameters(cls: Callable[..., Any]) -> list[str]:

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from torchx.events import EventReader, EventWriter, read_events
+from torchx.summary import RunSummary
+
+
+def test_reader_is_incremental_and_holds_a_torn_line(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    writer = EventWriter(path)
+    writer.write("start", name="a", max_epochs=2)
+    reader = EventReader(path)
+    assert [e["event"] for e in reader.read_new()] == ["start"]
+    first_offset = reader.offset
+    with open(path, "a") as f:
+        f.write('{"v": 1, "time": 2.0, "event": "epo')
+    assert reader.read_new() == []
+    with open(path, "a") as f:
+        f.write('ch", "epoch": 0}\n')
+    events = reader.read_new()
+    assert [e["event"] for e in events] == ["epoch"] and reader.offset > first_offset
+    assert reader.read_new() == [] and reader.bad_lines == []
+
+
+def test_malformed_lines_are_reported_and_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"v":1,"time":1,"event":"start"}\nnot json\n[1,2]\n{"event":"x"}\n\xff\xfe\n'
+                     b'{"v":1,"time":2,"event":"end","status":"finished"}\n')
+    events, bad = read_events(path)
+    assert [e["event"] for e in events] == ["start", "end"]
+    assert [b.line_no for b in bad] == [2, 3, 4, 5]
+
+
+def test_follows_a_file_written_by_another_process(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    script = (
+        "import sys, time\nfrom torchx.events import EventWriter\n"
+        "w = EventWriter(sys.argv[1])\n"
+        "for i in range(200):\n    w.write('step', step=i)\n    time.sleep(0.001)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(path)])
+    reader, seen = EventReader(path), []
+    while proc.poll() is None:
+        seen += reader.read_new()
+    seen += reader.read_new()
+    assert [e["step"] for e in seen] == list(range(200))
+    assert reader.bad_lines == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(chunks=st.lists(st.binary(max_size=64), max_size=12))
+def test_reader_survives_any_bytes(chunks: list[bytes]) -> None:
+    reader = EventReader(Path("/nonexistent"))
+    for chunk in chunks:
+        for event in reader.parse_chunk(chunk):
+            assert isinstance(event, dict) and isinstance(event["event"], str)
+
+
+@settings(max_examples=100, deadline=None)
+@given(events=st.lists(st.fixed_dictionaries({"step": st.integers(0, 10**6)}), max_size=20),
+       cut=st.integers(1, 50))
+def test_any_split_of_valid_lines_yields_the_same_events(events: list[dict[str, int]], cut: int) -> None:
+    data = b"".join(json.dumps({"v": 1, "time": 1.0, "event": "step", **e}).encode() + b"\n" for e in events)
+    reader = EventReader(Path("/nonexistent"))
+    out = []
+    for i in range(0, len(data), cut):
+        out += reader.parse_chunk(data[i:i + cut])
+    assert [e["step"] for e in out] == [e["step"] for e in events]
+
+
+def test_summary_folds_a_resumed_run() -> None:
+    summary = RunSummary()
+    summary.update([
+        {"event": "start", "time": 10.0, "name": "r", "max_epochs": 4, "pid": 1},
+        {"event": "epoch", "time": 11.0, "epoch": 0, "step": 5, "metrics": {"val/acc": 0.5}, "eta_s": 30},
+        {"event": "end", "time": 12.0, "status": "stopped"},
+        {"event": "start", "time": 20.0, "name": "r", "max_epochs": 4, "pid": 2},
+        {"event": "unknown-type", "time": 20.5},
+    ])
+    assert summary.end_status is None and summary.pid == 2 and summary.starts == 2
+    assert summary.epochs_done == 1 and summary.metrics["val/acc"] == 0.5
+    assert summary.elapsed_s == 10.5
