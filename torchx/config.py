@@ -1,7 +1,7 @@
 """Experiment configs: YAML loading, dotted overrides and structural validation.
 
 Torch-free, so the TUI can validate a config's shape in its own process. Every problem is a
-`ConfigError` whose message names the file and the key path (`configs/x.yaml: trainer_params.max_epochs: ...`).
+`ConfigError` whose message names the file and the key path (`x.yaml: trainer_params.max_epochs: ...`).
 """
 
 from __future__ import annotations

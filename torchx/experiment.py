@@ -18,6 +18,7 @@ from typing import Any
 
 import psutil
 
+from torchx.errors import UserError
 from torchx.summary import RunSummary
 
 CONFIG_FILE = "config.yaml"
@@ -36,7 +37,7 @@ STATUSES = ("starting", "running", "finished", "failed", "stopped", "lost", "pen
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
 
 
-class RunDirError(Exception):
+class RunDirError(UserError):
     """A run name or directory problem, with a one-line message for the user."""
 
 

@@ -19,8 +19,16 @@ from torchx.config import ConfigError, dump_config, load_config
 from torchx.errors import USAGE_EXIT, UserError
 from torchx.events import read_events
 from torchx.experiment import (
-    CKPT_DIR, CONFIG_FILE, EVENTS_FILE, LAST_CKPT, RunDirError, default_run_name, is_reserved_only, reserve_run_dir,
+    CKPT_DIR,
+    CONFIG_FILE,
+    EVENTS_FILE,
+    LAST_CKPT,
+    RunDirError,
+    default_run_name,
+    is_reserved_only,
+    reserve_run_dir,
     snapshot_code,
+    validate_run_name,
 )
 
 ENV_RUN_DIR = "TORCHX_RUN_DIR"
@@ -106,8 +114,9 @@ def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], Non
                               "first checkpoint; start it again instead)")
         starts = _previous_starts(run_dir)
         if starts and starts[-1].get("entry", entry) != entry:
+            other = starts[-1]["entry"]
             raise RunDirError(f"cannot resume '{args.resume}' with torchx.{entry}: it was trained by "
-                              f"torchx.{starts[-1]['entry']} (resume it with python -m torchx.{starts[-1]['entry']})")
+                              f"torchx.{other} (resume it with python -m torchx.{other})")
         config = load_config(config_file, args.overrides)
         check(config, str(config_file))
         config_path = starts[0].get("config") if starts else None
@@ -116,9 +125,12 @@ def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], Non
     else:
         if not args.config:
             raise UserError("--config is required (or --resume NAME)")
+        name = args.name or (Path(child_dir).name if child_dir else default_run_name(args.config))
+        problem = validate_run_name(name)
+        if problem:
+            raise RunDirError(problem)
         config = load_config(args.config, args.overrides)
         check(config, args.config)
-        name = args.name or (Path(child_dir).name if child_dir else default_run_name(args.config))
         ctx = RunContext(name, save_dir / name, config, args.config, argv, None, gpus, entry)
     if child_dir:  # a DDP child rank: the launcher rank already set the directory up
         return ctx

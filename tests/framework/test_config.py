@@ -42,7 +42,7 @@ def test_structure_errors_name_the_key_path(tmp_path: Path) -> None:
     path.write_text("data_module: {name: digits}\ntrain_wrapper: {name: base, args: 3}\n")
     with pytest.raises(ConfigError, match=r"c.yaml: train_wrapper.args: must be a mapping"):
         load_config(path)
-    with pytest.raises(ConfigError, match=r"c.yaml: override 'trainer_param.max_epochs=2': unknown top-level"):
+    with pytest.raises(ConfigError, match=r"override 'trainer_param.max_epochs=2': unknown top-level"):
         load_config(path, ["trainer_param.max_epochs=2"])
 
 

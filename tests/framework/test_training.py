@@ -94,7 +94,8 @@ def _resume_and_check_steps_continue(save_dir: Path, entry: str, run_dir: Path) 
     starts = kinds(events, "start")
     assert len(starts) == 2 and starts[1]["resumed_from"].endswith("last.ckpt")
     resumed_steps = [e["step"] for e in events[events.index(starts[1]):] if e["event"] == "step"]
-    assert resumed_steps and min(resumed_steps) > before - 20 and min(resumed_steps) >= starts[1]["global_step"]
+    assert resumed_steps and min(resumed_steps) > before - 20
+    assert min(resumed_steps) >= starts[1]["global_step"]
     assert starts[1]["global_step"] > 0
     assert events[-1]["event"] == "end" and events[-1]["status"] == "finished"
     assert status_of(run_dir) == "finished"

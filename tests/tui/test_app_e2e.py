@@ -1,0 +1,91 @@
+"""End to end, keys only: real `torchx.train_pl` runs launched, stopped, killed and resumed from the TUI."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import wait_until
+from helpers import TINY, launch, make_app, row, run_processes, select, wait_status
+
+from tui.screens.confirm import ConfirmScreen
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
+LONG = f"trainer_params.max_epochs=150 {TINY}"
+
+
+async def confirm(pilot, app, key: str) -> None:
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "a confirmation")
+    await pilot.press("y")
+
+
+def pgid_of(save: Path, name: str) -> int:
+    return json.loads((save / name / "run.json").read_text())["pgid"]
+
+
+async def test_launch_finish_stop_resume_kill(tmp_path: Path, reap_groups: list[int]) -> None:
+    app = make_app(tmp_path)
+    save = app.settings.save_dir
+    async with app.run_test(size=(80, 24)) as pilot:
+        await launch(pilot, app, "short", f"trainer_params.max_epochs=2 {TINY}")
+        reap_groups.append(pgid_of(save, "short"))
+        assert row(app, "short") is not None  # in the table within the launch's own refresh
+        done = await wait_status(pilot, app, "short", "finished")
+        assert done.epoch == 2 and done.metric is not None and done.metric[0] == "acc"
+
+        await launch(pilot, app, "long", LONG)
+        reap_groups.append(pgid_of(save, "long"))
+        await wait_status(pilot, app, "long", "running", min_epoch=1)
+        await select(pilot, app, "long")
+        await confirm(pilot, app, "s")
+        stopped = await wait_status(pilot, app, "long", "stopped")
+        assert (save / "long" / "ckpt" / "last.ckpt").is_file() and stopped.epoch < 150
+        await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after stop")
+
+        await select(pilot, app, "long")
+        await confirm(pilot, app, "r")
+        resumed = await wait_status(pilot, app, "long", "finished", timeout=200)
+        assert resumed.epoch == 150
+
+        await launch(pilot, app, "ddp", LONG, procs=2)
+        reap_groups.append(pgid_of(save, "ddp"))
+        await wait_status(pilot, app, "ddp", "running", min_epoch=1, timeout=150)
+        assert len(run_processes(save)) >= 2  # both DDP ranks
+        await select(pilot, app, "ddp")
+        await confirm(pilot, app, "K")
+        await wait_status(pilot, app, "ddp", "lost")
+        await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after kill")
+
+        await select(pilot, app, "ddp")
+        await confirm(pilot, app, "r")
+        await wait_status(pilot, app, "ddp", "finished", timeout=250)
+        assert not run_processes(save)
+
+
+async def test_run_outlives_the_tui_and_a_new_tui_reattaches(tmp_path: Path, reap_groups: list[int]) -> None:
+    first = make_app(tmp_path)
+    save = first.settings.save_dir
+    async with first.run_test(size=(80, 24)) as pilot:
+        await launch(pilot, first, "detached", LONG)
+        reap_groups.append(pgid_of(save, "detached"))
+        await wait_status(pilot, first, "detached", "running", min_epoch=1)
+        await pilot.press("q")
+    assert first.return_code == 0
+    events = save / "detached" / "events.jsonl"
+    size = events.stat().st_size
+    time.sleep(1.0)
+    assert events.stat().st_size > size  # still training with no TUI
+    trainer = psutil.Process(json.loads((save / "detached" / "run.json").read_text())["pid"])
+    assert trainer.is_running()
+
+    second = make_app(tmp_path)
+    async with second.run_test(size=(80, 24)) as pilot:
+        await wait_status(pilot, second, "detached", "running")
+        await select(pilot, second, "detached")
+        await confirm(pilot, second, "s")
+        await wait_status(pilot, second, "detached", "stopped")
+        await wait_until(pilot, lambda: not run_processes(save), 20, "no process left")
