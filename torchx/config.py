@@ -1,4 +1,4 @@
-"""Experiment configs: YAML loading, dotted overrides and structural validation.
+"""Experiment configs: YAML loading, `_base_` inheritance, dotted overrides and structural validation.
 
 Torch-free, so the TUI can validate a config's shape in its own process. Every problem is a
 `ConfigError` whose message names the file and the key path (`x.yaml: trainer_params.max_epochs: ...`).
@@ -7,6 +7,7 @@ Torch-free, so the TUI can validate a config's shape in its own process. Every p
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +19,8 @@ from torchx.errors import UserError
 
 SECTIONS = ("seed", "data_module", "train_wrapper", "trainer_params", "checkpoint", "callbacks")
 REQUIRED = ("data_module", "train_wrapper")
+BASE_KEY = "_base_"  # a path (relative to the file) or a list of paths whose configs this one extends
+REPLACE_KEY = "_replace_"  # `_replace_: true` in a mapping: replace the base's mapping, do not merge
 
 
 class ConfigError(UserError):
@@ -98,10 +101,76 @@ def apply_overrides(config: dict[str, Any], overrides: list[str], source: str) -
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
-    """Load, override and validate a config; the result is what a run writes as `config.yaml`."""
-    config = apply_overrides(load_yaml(path), overrides or [], str(path))
+    """Load, merge bases, override and validate; the result is what a run writes as `config.yaml`."""
+    config = apply_overrides(resolve_bases(path), overrides or [], str(path))
     validate_structure(config, str(path))
     return config
+
+
+def resolve_bases(path: str | Path) -> dict[str, Any]:
+    """A config with its `_base_` chain merged in (see `merge`); `_replace_` markers are consumed."""
+    return _strip_replace(_resolve(Path(path), (), []))
+
+
+def config_files(path: str | Path) -> list[Path]:
+    """The config and every file its `_base_` chain reads, each once: what a run snapshots."""
+    files: list[Path] = []
+    _resolve(Path(path), (), files)
+    return files
+
+
+def _resolve(path: Path, chain: tuple[Path, ...], files: list[Path]) -> dict[str, Any]:
+    data = load_yaml(path)
+    if path not in files:
+        files.append(path)
+    merged: dict[str, Any] = {}
+    for base in _base_paths(path, data):
+        if base.resolve() in [p.resolve() for p in (*chain, path)]:
+            cycle = " -> ".join(str(p) for p in (*chain, path, base))
+            raise ConfigError(f"{path}: {BASE_KEY}: cycle {cycle}")
+        merged = merge(merged, _resolve(base, (*chain, path), files))
+    data.pop(BASE_KEY, None)
+    return merge(merged, data)
+
+
+def _base_paths(path: Path, data: Mapping[str, Any]) -> list[Path]:
+    """The bases `data` names, relative to its file, checked to exist."""
+    bases = data.get(BASE_KEY)
+    if bases is None:
+        return []
+    names = bases if isinstance(bases, list) else [bases]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ConfigError(f"{path}: {BASE_KEY}: expected a path or a list of paths, got {bases!r}")
+    result = []
+    for name in names:
+        base = Path(os.path.normpath(path.parent / name))
+        if not base.is_file():
+            raise ConfigError(f"{path}: {BASE_KEY}: {name} not found (looked for {base})")
+        result.append(base)
+    return result
+
+
+def merge(base: Mapping[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key, the child winning; anything else (lists too) is replaced whole.
+
+    A child mapping holding `_replace_: true` replaces the base's mapping instead of merging into it.
+    """
+    result = copy.deepcopy(dict(base))
+    for key, value in child.items():
+        old = result.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping) and not value.get(REPLACE_KEY):
+            result[key] = merge(old, value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _strip_replace(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {k: _strip_replace(v) for k, v in node.items() if k != REPLACE_KEY}
+    if isinstance(node, list):
+        return [_strip_replace(v) for v in node]
+    return node
 
 
 def validate_structure(config: Mapping[str, Any], source: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torchx
-from torchx.config import ConfigError, dump_config, load_config
+from torchx.config import ConfigError, config_files, dump_config, load_config
 from torchx.errors import USAGE_EXIT, UserError
 from torchx.events import read_events
 from torchx.experiment import (
@@ -136,7 +136,7 @@ def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], Non
         return ctx
     if not args.resume:
         claim_run_dir(save_dir, ctx.name)
-        snapshot_code(ctx.run_dir, Path(torchx.__file__).parent, [Path(args.config)])
+        snapshot_code(ctx.run_dir, Path(torchx.__file__).parent, config_files(args.config))
     (ctx.run_dir / CONFIG_FILE).write_text(dump_config(config), encoding="utf-8")
     (ctx.run_dir / CKPT_DIR).mkdir(exist_ok=True)
     os.environ[ENV_RUN_DIR] = str(ctx.run_dir)
