@@ -1,7 +1,8 @@
 """What both entries do before the first step: parse flags, resolve the config, claim the run directory.
 
 Every user mistake is found here, before the directory exists, so a refused run leaves nothing behind.
-DDP child ranks (started by Lightning with the same argv) find the directory through `ENV_RUN_DIR`.
+DDP child ranks (started by Lightning or srun with the same argv) never write to it; those started by
+Lightning without `--name` find it through `ENV_RUN_DIR`. A requeued Slurm job resumes its own run.
 """
 
 from __future__ import annotations
@@ -100,52 +101,70 @@ def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], Non
     argv = argv if argv is not None else command_line()
     gpus = parse_gpus(args.gpu)
     save_dir = Path(args.save_dir)
-    child_dir = os.environ.get(ENV_RUN_DIR) if is_child_rank() else None
-    if args.resume:
-        if args.config:
+    requeued = slurm_requeued(save_dir, args)
+    if args.resume or requeued:
+        if args.config and not requeued:
             raise UserError("--resume uses the run's own config.yaml; give overrides instead of --config")
-        run_dir = save_dir / args.resume
-        config_file = run_dir / CONFIG_FILE
-        if not config_file.is_file():
-            raise RunDirError(f"cannot resume '{args.resume}': {config_file} not found")
-        last = run_dir / CKPT_DIR / LAST_CKPT
-        if not last.is_file():
-            raise RunDirError(f"cannot resume '{args.resume}': {last} not found (it stopped before its "
-                              "first checkpoint; start it again instead)")
-        starts = _previous_starts(run_dir)
-        if starts and starts[-1].get("entry", entry) != entry:
-            other = starts[-1]["entry"]
-            raise RunDirError(f"cannot resume '{args.resume}' with torchx.{entry}: it was trained by "
-                              f"torchx.{other} (resume it with python -m torchx.{other})")
-        config = load_config(config_file, args.overrides)
-        check(config, str(config_file))
-        config_path = starts[0].get("config") if starts else None
-        ctx = RunContext(args.resume, run_dir, config, config_path or str(config_file), argv, last, gpus,
-                         entry)
+        ctx = _resume_context(save_dir / (args.resume or args.name), args.overrides, check, entry, argv,
+                              gpus)
     else:
-        if not args.config:
-            raise UserError("--config is required (or --resume NAME)")
-        name = args.name or (Path(child_dir).name if child_dir else default_run_name(args.config))
-        problem = validate_run_name(name)
-        if problem:
-            raise RunDirError(problem)
-        config = load_config(args.config, args.overrides)
-        check(config, args.config)
-        ctx = RunContext(name, save_dir / name, config, args.config, argv, None, gpus, entry)
-    if child_dir:  # a DDP child rank: the launcher rank already set the directory up
+        ctx = _new_context(save_dir, args, check, entry, argv, gpus)
+    if is_child_rank():  # rank 0 sets the directory up; other ranks only train
         return ctx
-    if not args.resume:
+    if ctx.resume_ckpt is None:
         claim_run_dir(save_dir, ctx.name)
         snapshot_code(ctx.run_dir, Path(torchx.__file__).parent, config_files(args.config))
-    (ctx.run_dir / CONFIG_FILE).write_text(dump_config(config), encoding="utf-8")
+    (ctx.run_dir / CONFIG_FILE).write_text(dump_config(ctx.config), encoding="utf-8")
     (ctx.run_dir / CKPT_DIR).mkdir(exist_ok=True)
     os.environ[ENV_RUN_DIR] = str(ctx.run_dir)
     return ctx
 
 
+def _new_context(save_dir: Path, args: argparse.Namespace, check: Callable[[dict[str, Any], str], None],
+                 entry: str, argv: list[str], gpus: list[int] | None) -> RunContext:
+    if not args.config:
+        raise UserError("--config is required (or --resume NAME)")
+    child_dir = os.environ.get(ENV_RUN_DIR) if is_child_rank() else None
+    name = args.name or (Path(child_dir).name if child_dir else default_run_name(args.config))
+    problem = validate_run_name(name)
+    if problem:
+        raise RunDirError(problem)
+    config = load_config(args.config, args.overrides)
+    check(config, args.config)
+    return RunContext(name, save_dir / name, config, args.config, argv, None, gpus, entry)
+
+
+def _resume_context(run_dir: Path, overrides: list[str], check: Callable[[dict[str, Any], str], None],
+                    entry: str, argv: list[str], gpus: list[int] | None) -> RunContext:
+    config_file = run_dir / CONFIG_FILE
+    if not config_file.is_file():
+        raise RunDirError(f"cannot resume '{run_dir.name}': {config_file} not found")
+    last = run_dir / CKPT_DIR / LAST_CKPT
+    if not last.is_file():
+        raise RunDirError(f"cannot resume '{run_dir.name}': {last} not found (it stopped before its "
+                          "first checkpoint; start it again instead)")
+    starts = _previous_starts(run_dir)
+    if starts and starts[-1].get("entry", entry) != entry:
+        other = starts[-1]["entry"]
+        raise RunDirError(f"cannot resume '{run_dir.name}' with torchx.{entry}: it was trained by "
+                          f"torchx.{other} (resume it with python -m torchx.{other})")
+    config = load_config(config_file, overrides)
+    check(config, str(config_file))
+    config_path = starts[0].get("config") if starts else None
+    return RunContext(run_dir.name, run_dir, config, config_path or str(config_file), argv, last, gpus, entry)
+
+
+def slurm_requeued(save_dir: Path, args: argparse.Namespace) -> bool:
+    """A Slurm job that was requeued reruns its batch script unchanged: continue the run it started."""
+    restarts = os.environ.get("SLURM_RESTART_COUNT", "0")
+    return (restarts.isdigit() and int(restarts) > 0 and not args.resume and bool(args.name)
+            and (save_dir / args.name / CONFIG_FILE).is_file())
+
+
 def is_child_rank() -> bool:
-    """True in a process a DDP launcher started for a rank other than 0 (same argv as rank 0)."""
-    return any(int(os.environ.get(var) or 0) > 0 for var in ("LOCAL_RANK", "NODE_RANK", "RANK"))
+    """True in a process started for a rank other than 0 with rank 0's argv (by Lightning or srun)."""
+    return any(int(os.environ.get(var) or 0) > 0
+               for var in ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID"))
 
 
 def claim_run_dir(save_dir: Path, name: str) -> Path:

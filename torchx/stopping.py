@@ -3,6 +3,10 @@
 The handler only sets a flag, so a stop never lands in the middle of an optimizer step or a
 checkpoint write; the loop then saves `last.ckpt` and ends with `end: stopped`. A second signal
 while the first is pending raises KeyboardInterrupt: the escape hatch for a loop that is stuck.
+
+SIGUSR1 is Slurm's warning before a time limit (`#SBATCH --signal=USR1@N`): the run stops the same
+way and exits with `REQUEUE_EXIT`, which tells the batch script to requeue the job; the requeued job
+resumes from `last.ckpt` (session.slurm_requeued).
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import signal
 from types import FrameType
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+REQUEUE_EXIT = 75  # EX_TEMPFAIL: stopped to be requeued
 
 
 class StopRequest:
@@ -20,6 +25,19 @@ class StopRequest:
     @property
     def requested(self) -> bool:
         return self.signal_name is not None
+
+    @property
+    def requeue(self) -> bool:
+        return self.signal_name == "SIGUSR1"
+
+    @property
+    def exit_code(self) -> int:
+        """The entry's exit status after a clean stop."""
+        return REQUEUE_EXIT if self.requeue else 0
+
+    @property
+    def reason(self) -> str:
+        return f"{self.signal_name} received{' (requeue)' if self.requeue else ''}"
 
     def install(self) -> StopRequest:
         """(Re)install the handlers; call again after a library replaced them."""

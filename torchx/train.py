@@ -189,8 +189,8 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
         if stop.requested:  # the interrupted epoch is run again on resume; the step count carries on
             save_atomic(checkpoint(epoch), ctx.last_ckpt)
             recorder.ckpt("ckpt/last.ckpt", epoch, step, None, None)
-            recorder.end("stopped", reason=f"{stop.signal_name} received")
-            return 0
+            recorder.end("stopped", reason=stop.reason)
+            return stop.exit_code
         t_val = time.perf_counter()
         metrics = {"train/loss": (loss_sum / max(seen, 1)).item(),
                    **evaluate(model, loss_fn, val_loader, device, val_batches, autocast)}

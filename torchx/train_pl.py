@@ -95,9 +95,11 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
             return 1
         raise
     if logger_cb.recorder is not None:
-        reason = f"{stop.signal_name} received" if graceful.stopped else None
-        logger_cb.recorder.end("stopped" if graceful.stopped else "finished", reason=reason)
-    return 0
+        if graceful.stopped:
+            logger_cb.recorder.end("stopped", reason=stop.reason)
+        else:
+            logger_cb.recorder.end("finished")
+    return stop.exit_code if graceful.stopped else 0
 
 
 def main(argv: list[str] | None = None) -> None:
