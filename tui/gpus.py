@@ -24,6 +24,11 @@ class GpuReading:
     util_percent: float | None
     mem_used: int
     mem_total: int
+    temperature_c: float | None = None
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    processes: tuple[tuple[int, int | None], ...] = ()
+    """(pid, GPU memory used in bytes or None) of each compute process on the device."""
 
     @property
     def mem_percent(self) -> float:
@@ -82,16 +87,14 @@ class GpuSampler:
     def _read_gpus(self) -> list[GpuReading]:
         nvml, readings = self._nvml, []
         for index, handle, name in self._handles or []:
-            try:
-                util: float | None = float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
-            except Exception:
-                util = None
-            try:
-                mem = nvml.nvmlDeviceGetMemoryInfo(handle)
-                used, total = int(mem.used), int(mem.total)
-            except Exception:
-                used, total = 0, 0
-            readings.append(GpuReading(index, name, util, used, total))
+            util = _try(lambda h=handle: float(nvml.nvmlDeviceGetUtilizationRates(h).gpu))
+            mem = _try(lambda h=handle: nvml.nvmlDeviceGetMemoryInfo(h))
+            used, total = (int(mem.used), int(mem.total)) if mem is not None else (0, 0)
+            temp = _try(lambda h=handle: float(nvml.nvmlDeviceGetTemperature(h, 0)))  # 0: the GPU die
+            power = _try(lambda h=handle: nvml.nvmlDeviceGetPowerUsage(h) / 1000.0)
+            limit = _try(lambda h=handle: nvml.nvmlDeviceGetEnforcedPowerLimit(h) / 1000.0)
+            procs = _try(lambda h=handle: _processes(nvml, h)) or ()
+            readings.append(GpuReading(index, name, util, used, total, temp, power, limit, procs))
         return readings
 
     def close(self) -> None:
@@ -119,6 +122,23 @@ def gpu_label(g: GpuReading) -> str:
 
 def host_label(h: HostReading) -> str:
     return f"CPU {h.cpu_percent:3.0f}% of {h.cpu_count} cores · RAM {gib(h.mem_used)}/{gib(h.mem_total)} GiB"
+
+
+def _try(read: Any) -> Any:
+    """One NVML query; None when the device or driver does not support it."""
+    try:
+        return read()
+    except Exception:
+        return None
+
+
+def _processes(nvml: Any, handle: Any) -> tuple[tuple[int, int | None], ...]:
+    used: dict[int, int | None] = {}
+    for query in ("nvmlDeviceGetComputeRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses"):
+        for proc in _try(lambda q=query: getattr(nvml, q)(handle)) or ():
+            mem = getattr(proc, "usedGpuMemory", None)
+            used[int(proc.pid)] = int(mem) if isinstance(mem, int) else None
+    return tuple(sorted(used.items()))
 
 
 def _text(value: Any) -> str:
