@@ -9,6 +9,8 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +58,7 @@ def validate_structure(config: Path, overrides: list[str]) -> Verdict:
     try:
         load_config(config, overrides)
     except ConfigError as exc:
-        return Verdict(False, str(exc))
+        return Verdict(False, _short(str(exc), config))
     return Verdict(True, "structure ok")
 
 
@@ -65,21 +67,39 @@ def check_available() -> bool:
 
 
 def validate_full(config: Path, overrides: list[str], entry: tuple[str, ...] = CHECK_ENTRY,
-                  timeout: float = CHECK_TIMEOUT_S) -> Verdict:
-    """Structure first, then the framework's own check in a subprocess (registry names, arguments)."""
+                  timeout: float = CHECK_TIMEOUT_S,
+                  cancelled: Callable[[], bool] = lambda: False) -> Verdict | None:
+    """Structure first, then the framework's own check in a subprocess (registry names, arguments).
+
+    None when `cancelled()` turned true meanwhile: the subprocess is killed, its answer is not wanted.
+    """
     verdict = validate_structure(config, overrides)
     if not verdict.ok or not check_available():
         return verdict
     try:
-        done = subprocess.run([*entry, "--config", str(config), *overrides], capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return Verdict(False, f"torchx.check did not answer within {timeout:.0f} s")
+        proc = subprocess.Popen([*entry, "--config", str(config), *overrides], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     except OSError as exc:
         return Verdict(False, f"cannot run torchx.check: {exc}")
-    if done.returncode == 0:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _, stderr = proc.communicate(timeout=0.1)
+            break
+        except subprocess.TimeoutExpired:
+            if cancelled() or time.monotonic() > deadline:
+                proc.kill()
+                proc.communicate()
+                return None if cancelled() else Verdict(False, f"torchx.check took over {timeout:.0f} s")
+    if proc.returncode == 0:
         return Verdict(True, "config ok")
-    return Verdict(False, _error_line(done.stderr) or f"torchx.check exited with {done.returncode}")
+    message = _error_line(stderr) or f"torchx.check exited with {proc.returncode}"
+    return Verdict(False, _short(message, config))
+
+
+def _short(message: str, config: Path) -> str:
+    """Name the config by its file name: the dialog has one line or two for the reason."""
+    return message.replace(str(config), config.name)
 
 
 def _error_line(stderr: str) -> str:

@@ -94,7 +94,7 @@ class RunTracker:
         bad = len(self.reader.bad_lines)
         if s.starts == 0 and rj is None:
             status = DAMAGED if bad else NOT_A_RUN
-            return RunRow(self.path.name, status, started=self._dir_mtime, bad_lines=bad)
+            return RunRow(self.path.name, status, bad_lines=bad)  # no start time: listed last
         status = run_status(s, rj, host)
         return RunRow(
             name=self.path.name,
@@ -269,12 +269,26 @@ def elapsed_text(row: RunRow, now: float) -> str:
     return duration_text(row.elapsed_s + max(0.0, extra))
 
 
+def clip(text: str, width: int, middle: bool = False) -> str:
+    """Fit `text` in `width` cells with an ellipsis; `middle` keeps the end (a name's timestamp)."""
+    if len(text) <= width:
+        return text
+    if middle:
+        tail = (width - 1) * 2 // 3
+        return text[: width - 1 - tail] + "…" + text[-tail:]
+    return text[: width - 1] + "…"
+
+
 def row_cells(row: RunRow, now: float) -> tuple[str, ...]:
     """The table's columns, in order (see `COLUMNS`)."""
     return (
-        row.name, status_text(row), row.config, epoch_text(row), eta_text(row, now),
-        metric_text(row), row.gpus, started_text(row), elapsed_text(row, now),
+        clip(row.name, NAME_WIDTH, middle=True), status_text(row), clip(row.config, CONFIG_WIDTH),
+        epoch_text(row), eta_text(row, now), clip(metric_text(row), METRIC_WIDTH),
+        clip(row.gpus, GPUS_WIDTH), started_text(row), elapsed_text(row, now),
     )
 
 
+NAME_WIDTH, CONFIG_WIDTH, METRIC_WIDTH, GPUS_WIDTH = 26, 14, 13, 7
 COLUMNS = ("name", "status", "config", "epoch", "ETA", "val", "GPUs", "started", "time")
+# Fixed widths: every cell is clipped to these, so the table never measures 10,000 rows.
+COLUMN_WIDTHS = (NAME_WIDTH, 11, CONFIG_WIDTH, 13, 7, METRIC_WIDTH, GPUS_WIDTH, 11, 8)

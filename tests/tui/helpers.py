@@ -105,11 +105,11 @@ async def launch(pilot, app: TorchxApp, name: str, overrides: str, procs: int = 
 async def select(pilot, app: TorchxApp, name: str) -> None:
     """Move the table cursor to `name` with the arrow keys."""
     t = table(app)
-    await pilot.press("home")
-    for _ in range(t.row_count):
+    assert app.focused is t, f"the table should have focus, not {app.focused}"
+    for _ in range(2 * t.row_count + 2):
         if t.selected_name == name:
             return
-        await pilot.press("down")
+        await pilot.press("down" if t.cursor_row < t.get_row_index(name) else "up")
     assert t.selected_name == name
 
 

@@ -14,7 +14,7 @@ from helpers import TINY, launch, make_app, row, run_processes, select, wait_sta
 from tui.screens.confirm import ConfirmScreen
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
-LONG = f"trainer_params.max_epochs=150 {TINY}"
+LONG = f"trainer_params.max_epochs=60 {TINY}"
 
 
 async def confirm(pilot, app, key: str) -> None:
@@ -33,7 +33,7 @@ async def test_launch_finish_stop_resume_kill(tmp_path: Path, reap_groups: list[
     async with app.run_test(size=(80, 24)) as pilot:
         await launch(pilot, app, "short", f"trainer_params.max_epochs=2 {TINY}")
         reap_groups.append(pgid_of(save, "short"))
-        assert row(app, "short") is not None  # in the table within the launch's own refresh
+        await wait_until(pilot, lambda: row(app, "short") is not None, 2.0, "the new run in the table")
         done = await wait_status(pilot, app, "short", "finished")
         assert done.epoch == 2 and done.metric is not None and done.metric[0] == "acc"
 
@@ -43,13 +43,13 @@ async def test_launch_finish_stop_resume_kill(tmp_path: Path, reap_groups: list[
         await select(pilot, app, "long")
         await confirm(pilot, app, "s")
         stopped = await wait_status(pilot, app, "long", "stopped")
-        assert (save / "long" / "ckpt" / "last.ckpt").is_file() and stopped.epoch < 150
+        assert (save / "long" / "ckpt" / "last.ckpt").is_file() and stopped.epoch < 60
         await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after stop")
 
         await select(pilot, app, "long")
         await confirm(pilot, app, "r")
         resumed = await wait_status(pilot, app, "long", "finished", timeout=200)
-        assert resumed.epoch == 150
+        assert resumed.epoch == 60
 
         await launch(pilot, app, "ddp", LONG, procs=2)
         reap_groups.append(pgid_of(save, "ddp"))
@@ -63,7 +63,7 @@ async def test_launch_finish_stop_resume_kill(tmp_path: Path, reap_groups: list[
         await select(pilot, app, "ddp")
         await confirm(pilot, app, "r")
         await wait_status(pilot, app, "ddp", "finished", timeout=250)
-        assert not run_processes(save)
+        await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after the end")
 
 
 async def test_run_outlives_the_tui_and_a_new_tui_reattaches(tmp_path: Path, reap_groups: list[int]) -> None:

@@ -127,3 +127,10 @@ def test_formatting_edges() -> None:
     assert epoch_text(row) == "10/10 ████████"
     assert epoch_text(RunRow("x", "running", epoch=0, max_epochs=0)) == ""
     assert eta_text(row, T0 + 100) == "0:00"
+
+
+def test_long_names_keep_their_timestamp() -> None:
+    row = RunRow("digits-classification-20261126-185237", "finished", config="digits-classification")
+    name, _, config = row_cells(row, T0)[:3]
+    assert name == "digits-cl…-20261126-185237" and len(name) == 26
+    assert config == "digits-classi…"

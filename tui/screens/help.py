@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
@@ -22,6 +22,22 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.title_text = title
         self.bindings = bindings
+
+    @classmethod
+    def of(cls, screen: Screen[object]) -> HelpScreen:
+        """The screen's own keys first, then the app's, then those of the focused widget."""
+        def rank(active: ActiveBinding) -> int:
+            return 0 if active.node is screen else 1 if active.node is screen.app else 2
+
+        seen: set[tuple[str, str]] = set()
+        rows = []
+        for active in sorted(screen.active_bindings.values(), key=rank):
+            binding = active.binding
+            entry = (screen.app.get_key_display(binding), binding.description)
+            if binding.description and entry not in seen:
+                seen.add(entry)
+                rows.append(entry)
+        return cls(type(screen).__name__.removesuffix("Screen"), rows)
 
     def compose(self) -> ComposeResult:
         lines = [f"{key:>12}  {description}" for key, description in self.bindings]

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
@@ -24,6 +25,8 @@ from tui.widgets.gpu_picker import GpuPicker
 
 if TYPE_CHECKING:
     from tui.settings import Settings
+
+VALIDATE_DELAY_S = 0.4
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         self._name_edited = False
         self._name_exists = False
         self._busy = False
-        self._config_message = ""
+        self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
@@ -132,6 +135,12 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         return problem
 
     def _validate_current(self) -> None:
+        """Validate once typing pauses: each full check costs a torch import in a subprocess."""
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(VALIDATE_DELAY_S, self._validate_now)
+
+    def _validate_now(self) -> None:
         config = self.config
         if config is None:
             return
@@ -146,15 +155,25 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         key = (str(config), " ".join(overrides))
         structure = configs.validate_structure(config, overrides)
         self.post_message(ConfigValidated(key, structure, final=not structure.ok))
-        if structure.ok and not get_current_worker().is_cancelled:
-            self.post_message(ConfigValidated(key, self._full_verdict(config, overrides), final=True))
+        if structure.ok:
+            verdict = self._full_verdict(config, overrides, skip_if_cancelled=True)
+            if verdict is not None:
+                self.post_message(ConfigValidated(key, verdict, final=True))
 
-    def _full_verdict(self, config: Path, overrides: list[str]) -> Verdict:
-        """The framework's check, run at most once per (config, overrides) by either worker."""
+    def _full_verdict(self, config: Path, overrides: list[str],
+                      skip_if_cancelled: bool = False) -> Verdict | None:
+        """The framework's check, run at most once per (config, overrides) by either worker; None when
+        a superseded validation gave up (its subprocess killed)."""
         key = (str(config), " ".join(overrides))
+        worker = get_current_worker()
+        cancelled = (lambda: worker.is_cancelled) if skip_if_cancelled else (lambda: False)
         with self._check_lock:
             if key not in self._verdicts:
-                self._verdicts[key] = configs.validate_full(config, overrides, self.settings.check_entry)
+                verdict = configs.validate_full(config, overrides, self.settings.check_entry,
+                                                cancelled=cancelled)
+                if verdict is None:
+                    return None
+                self._verdicts[key] = verdict
             return self._verdicts[key]
 
     @on(ConfigValidated)
@@ -217,6 +236,9 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             return
         self._busy = True
         self._show_config(Verdict(True, "validating and launching…"))
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.workers.cancel_group(self, "validate")
         self.launch(request)
 
     def _request(self) -> LaunchRequest | None:
@@ -240,8 +262,8 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
     @work(thread=True, group="launch")
     def launch(self, request: LaunchRequest) -> None:
         verdict = self._full_verdict(request.config, list(request.overrides))
-        if not verdict.ok:
-            self.post_message(LaunchFinished(request.name, verdict.message))
+        if verdict is None or not verdict.ok:
+            self.post_message(LaunchFinished(request.name, verdict.message if verdict else "not validated"))
             return
         try:
             self.settings.launcher.launch(request)

@@ -7,14 +7,13 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui.runs import ACTIVE, COLUMNS, RunRow, row_cells
+from tui.runs import ACTIVE, COLUMN_WIDTHS, COLUMNS, RunRow, row_cells
 
 STATUS_STYLES = {
     "starting": "green", "running": "bold green", "finished": "cyan", "failed": "bold red",
     "stopped": "yellow", "lost": "bold magenta", "pending": "blue", "empty": "dim",
     "not a run": "dim", "damaged": "red",
 }
-COLUMN_WIDTHS = {"name": 24}
 STATUS_COLUMN = COLUMNS.index("status")
 CLOCK_COLUMNS = tuple(COLUMNS.index(c) for c in ("ETA", "time"))
 
@@ -29,8 +28,8 @@ class RunsTable(DataTable[str | Text]):
         self._cells: dict[str, tuple[str, ...]] = {}
 
     def on_mount(self) -> None:
-        for column in COLUMNS:
-            self.add_column(column, key=column, width=COLUMN_WIDTHS.get(column))
+        for column, width in zip(COLUMNS, COLUMN_WIDTHS, strict=True):
+            self.add_column(column, key=column, width=width)
 
     @property
     def selected_name(self) -> str | None:

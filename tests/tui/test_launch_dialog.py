@@ -1,0 +1,80 @@
+"""Bad input in the launch dialog is refused with a reason and launches nothing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import screen_text, wait_until
+from helpers import make_app, open_launch, replace_text
+from rundirs import make_run
+
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.launch import LaunchScreen
+
+
+def message(screen: LaunchScreen) -> str:
+    return " ".join(str(screen.query_one(f"#{i}").content) for i in ("config-status", "name-status"))
+
+
+async def refused(pilot, app, screen: LaunchScreen, because: str, timeout: float = 60.0) -> None:
+    """The reason is shown before and after `enter`, the dialog stays, nothing was started."""
+    await wait_until(pilot, lambda: because in message(screen), timeout, because)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: not screen._busy, timeout, "the launch attempt")
+    assert app.screen is screen and because in message(screen)
+    assert because.split()[0] in screen_text(app)
+    assert app.settings.launcher.children == []
+    assert sorted(os.listdir(app.settings.save_dir)) == ["taken"]
+
+
+async def test_bad_inputs_are_refused(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    make_run(app.settings.save_dir, "taken", "stopped")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.screen.query_one("#runs").row_count == 1, 10, "the table")
+        screen = await open_launch(pilot, app, "broken.yaml")
+        await replace_text(pilot, app, "name", "fresh")
+        await refused(pilot, app, screen, "malformed YAML")
+
+        await pilot.press("escape")
+        screen = await open_launch(pilot, app, "unknown-model.yaml")
+        await replace_text(pilot, app, "name", "fresh")
+        await refused(pilot, app, screen, "nosuchmodel")
+
+        await pilot.press("escape")
+        screen = await open_launch(pilot, app, "digits.yaml")
+        for name, because in (("a/b", "must not contain"), ("..", "must not contain"),
+                              ("x..y", "must not contain"), ("", "run name is empty"),
+                              ("taken", "already exists")):
+            await replace_text(pilot, app, "name", name)
+            await refused(pilot, app, screen, because)
+        assert "ctrl+r resumes it" in message(screen)
+
+        await replace_text(pilot, app, "name", "fresh")
+        for overrides, because in (("trainer_params.max_epochs=abc", "must be a positive integer"),
+                                   ("oops", "expected key.path=value"),
+                                   ("nosuch.key=1", "unknown top-level key"),
+                                   ("train_wrapper.args.model_spec.name=nope", "nope")):
+            await replace_text(pilot, app, "overrides", overrides)
+            await refused(pilot, app, screen, because)
+
+        await replace_text(pilot, app, "name", "taken")
+        await pilot.press("ctrl+r")  # the existing name: offered as a resume, which asks first
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "resume confirmation")
+        await pilot.press("n")
+        assert app.settings.launcher.children == []
+
+
+async def test_new_name_and_escape(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_launch(pilot, app, "digits.yaml")
+        name = screen.query_one("#name")
+        assert name.value.startswith("digits-2")
+        await replace_text(pilot, app, "name", "mine")
+        await pilot.press("ctrl+n")
+        assert name.value.startswith("digits-2")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, LaunchScreen)
+        assert os.listdir(app.settings.save_dir) == []
