@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m torchx.check", description=__doc__)
     parser.add_argument("--config", required=True)
     parser.add_argument("overrides", nargs="*", help="key.path=value")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     try:
         check_config(load_config(args.config, args.overrides), args.config)
     except UserError as exc:

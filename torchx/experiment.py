@@ -30,8 +30,10 @@ CKPT_DIR = "ckpt"
 LAST_CKPT = "last.ckpt"
 SRC_DIR = "src"
 TB_DIR = "tb"
-# Files a launcher may put in a reserved directory before the trainer starts.
-LAUNCHER_FILES = frozenset({RUN_JSON, STDOUT_FILE})
+SLURM_SCRIPT = "slurm.sbatch"
+# Files a launcher may put in a reserved directory before the trainer starts (and Slurm's output files).
+LAUNCHER_FILES = frozenset({RUN_JSON, STDOUT_FILE, SLURM_SCRIPT})
+LAUNCHER_PATTERNS = ("slurm-*.out", ".run.json.*")
 
 STATUSES = ("starting", "running", "finished", "failed", "stopped", "lost", "pending", "empty")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
@@ -78,7 +80,10 @@ def reserve_run_dir(save_dir: str | os.PathLike[str], name: str) -> Path:
 
 def is_reserved_only(run_dir: Path) -> bool:
     """True when a launcher reserved the directory and no trainer has written to it yet."""
-    return run_dir.is_dir() and all(p.name in LAUNCHER_FILES for p in run_dir.iterdir())
+    return run_dir.is_dir() and all(
+        p.name in LAUNCHER_FILES or any(p.match(pattern) for pattern in LAUNCHER_PATTERNS)
+        for p in run_dir.iterdir()
+    )
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:

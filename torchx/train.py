@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     stop = StopRequest().install()
 
     def body() -> int:
-        args = build_parser("python -m torchx.train", __doc__ or "").parse_args(argv)
+        args = build_parser("python -m torchx.train", __doc__ or "").parse_intermixed_args(argv)
         return train(prepare(args, check_plain_config, entry="train"), stop)
 
     run_main(body)

@@ -97,8 +97,9 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
     if logger_cb.recorder is not None:
         if graceful.stopped:
             logger_cb.recorder.end("stopped", reason=stop.reason)
-        else:
-            logger_cb.recorder.end("finished")
+        else:  # a callback that ended training early (early_stopping) says why
+            reason = next((cb.stop_reason for cb in extra if getattr(cb, "stop_reason", None)), None)
+            logger_cb.recorder.end("finished", reason=reason)
     return stop.exit_code if graceful.stopped else 0
 
 
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     stop = StopRequest().install()  # from the first moment: a stop during start-up is honoured too
 
     def body() -> int:
-        args = build_parser("python -m torchx.train_pl", __doc__ or "").parse_args(argv)
+        args = build_parser("python -m torchx.train_pl", __doc__ or "").parse_intermixed_args(argv)
         ctx = prepare(args, check_trainer_config, entry="train_pl")
         return fit(ctx, stop)
 

@@ -1,0 +1,18 @@
+"""The Slurm tests need the real local cluster of scripts/local-slurm.sh (`.ci/run` starts it)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> None:
+    if not shutil.which("sbatch") or not os.environ.get("SLURM_CONF"):
+        pytest.skip("no local Slurm cluster: run `eval $(scripts/local-slurm.sh start)` first")
+    state = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30)
+    if state.returncode != 0 or not state.stdout.strip():
+        pytest.skip(f"Slurm does not answer: {state.stderr.strip()[:200]}")
