@@ -1,7 +1,8 @@
 """`BaseLogger`: the Lightning callback that writes `events.jsonl` and `log.txt` through a RunRecorder.
 
 Only global rank 0 writes. It reads metric values only at log points (every `log_every_n_steps` and at
-epoch ends), so it adds no host-device sync beyond what Lightning's own logging does.
+epoch ends), so it adds no host-device sync beyond what Lightning's own logging does. An event's `step`
+is `progress_step`: training steps, in the unit of `steps_per_epoch` in the `start` event.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class BaseLogger(pl.Callback):
         self.recorder.start(
             **self.run_info, world_size=trainer.world_size, devices=devices,
             max_epochs=trainer.max_epochs or 0, steps_per_epoch=_steps_per_epoch(trainer),
-            global_step=trainer.global_step, epochs_done=trainer.current_epoch,
+            global_step=progress_step(trainer), epochs_done=trainer.current_epoch,
             versions={"python": sys.version.split()[0], "torch": torch.__version__,
                       "lightning": pytorch_lightning.__version__},
         )
@@ -48,7 +49,7 @@ class BaseLogger(pl.Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:
         assert self.recorder is not None
-        step = trainer.global_step
+        step = progress_step(trainer)
         self.recorder.train_progress(step)
         if not trainer.is_global_zero or step == self._last_logged_step or step % trainer.log_every_n_steps:
             return
@@ -68,14 +69,24 @@ class BaseLogger(pl.Callback):
         if self.recorder is None or not trainer.is_global_zero:
             return
         metrics = phase_metrics(trainer.callback_metrics, "epoch")
-        self.recorder.epoch(trainer.current_epoch, trainer.global_step, metrics,
+        self.recorder.epoch(trainer.current_epoch, progress_step(trainer), metrics,
                             time.perf_counter() - self._epoch_t0, trainer.max_epochs or 0)
 
     def on_checkpoint_saved(self, trainer: pl.Trainer, path: str, monitor: str | None,
                             value: float | None) -> None:
         if self.recorder is not None and trainer.is_global_zero:
             self.recorder.ckpt(str(Path(path).relative_to(self.run_dir)), trainer.current_epoch,
-                               trainer.global_step, monitor, value)
+                               progress_step(trainer), monitor, value)
+
+
+def progress_step(trainer: pl.Trainer) -> int:
+    """Training steps done: Lightning's global step (optimizer steps) over the module's steps per batch.
+
+    The two agree for one optimizer; a manually optimised module that steps several optimizers per batch
+    (the GAN wrapper) says how many through `optimizer_steps_per_batch`, so a step is one batch there.
+    """
+    per_batch = getattr(trainer.lightning_module, "optimizer_steps_per_batch", 1)
+    return trainer.global_step // per_batch
 
 
 def _steps_per_epoch(trainer: pl.Trainer) -> int:
