@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import get_current_worker
 
+from tui.gpu_history import GpuHistory
+from tui.messages import GpusSampled, GpusShared
+from tui.screens.gpus import GpusScreen
 from tui.screens.help import HelpScreen
+from tui.screens.run_view import RunViewScreen
 from tui.screens.runs import RunsScreen
 from tui.settings import Settings
 
@@ -22,9 +30,44 @@ class TorchxApp(App[None]):
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__()
         self.settings = settings or Settings()
+        self.gpu_history = GpuHistory()
+        self._sampling = False
 
     def on_mount(self) -> None:
         self.push_screen(RunsScreen(self.settings))
+
+    def want_gpus(self) -> None:
+        """Screens that show GPUs call this; the app's one NVML sampler starts on the first call."""
+        if self.gpu_history.latest is not None:
+            self.screen.post_message(GpusShared(self.gpu_history.latest, self.gpu_history))
+        if not self._sampling:
+            self._sampling = True
+            self.sample_gpus()
+
+    @work(thread=True, exclusive=True, group="app-gpus")
+    def sample_gpus(self) -> None:
+        worker, sampler = get_current_worker(), self.settings.sampler_factory()
+        stop = threading.Event()
+        try:
+            while not worker.is_cancelled:
+                self.post_message(GpusSampled(sampler.sample()))
+                if not self.settings.live:
+                    return
+                stop.wait(max(0.25, self.settings.gpu_interval_s))
+        finally:
+            sampler.close()
+
+    @on(GpusSampled)
+    def gpus_sampled(self, message: GpusSampled) -> None:
+        self.gpu_history.add(message.sample)
+        self.screen.post_message(GpusShared(message.sample, self.gpu_history))
+
+    def action_gpus(self) -> None:
+        if not isinstance(self.screen, GpusScreen):
+            self.push_screen(GpusScreen())
+
+    def open_run(self, name: str) -> None:
+        self.push_screen(RunViewScreen(self.settings, name))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from tui.configs import Verdict
+from tui.gpu_history import GpuHistory
 from tui.gpus import Sample
+from tui.procs import ProcRow
+from tui.run_watch import RunSnapshot
 from tui.runs import RunRow
 
 
@@ -58,3 +61,51 @@ class StopOverdue(Message):
     name: str
     pid: int
     pgid: int
+
+
+@dataclass
+class GpusShared(Message, bubble=False):
+    """The app's one GPU sampler, forwarded to the active screen with the recent history."""
+
+    sample: Sample
+    history: GpuHistory
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, GpusShared)
+
+
+@dataclass
+class RunSnapshotReady(Message):
+    """The run view's worker folded new events (or the status changed); `taken_at` is its clock."""
+
+    snapshot: RunSnapshot
+    taken_at: float
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunSnapshotReady)
+
+
+@dataclass
+class LogLinesRead(Message):
+    """Lines completed in one of the run's logs since the last poll (never coalesced)."""
+
+    source: str
+    lines: list[str]
+
+
+@dataclass
+class ProcsSampled(Message):
+    rows: list[ProcRow]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ProcsSampled)
+
+
+@dataclass
+class GpuOwnersFound(Message):
+    """(GPU, pid, user, GPU memory, owner) rows: the run or foreign process on each GPU."""
+
+    rows: list[tuple[str, ...]]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, GpuOwnersFound)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from torchx.events import EVENTS_FILE, EventReader
 from torchx.experiment import RUN_JSON, list_run_dirs, read_json, run_status
 from torchx.summary import RunSummary
+from tui import row_cache
 
 NOT_A_RUN = "not a run"
 DAMAGED = "damaged"
@@ -63,9 +64,17 @@ class RunTracker:
     row: RunRow | None = None
     monitor: str | None = None
     """The checkpoint's monitored metric: the validation metric the table shows."""
+    _from_cache: bool = False
 
     def __post_init__(self) -> None:
         self.reader = EventReader(self.path / EVENTS_FILE)
+
+    def adopt(self, row: RunRow | None) -> None:
+        """Start from a cached row of a settled run: no file is read until the directory changes."""
+        if row is not None and row.status in SETTLED:
+            self.row, self._from_cache = row, True
+            self._dir_mtime = _mtime(self.path)
+            self.reader.offset = _size(self.reader.path)
 
     def refresh(self, host: str) -> RunRow:
         """Read what is new; a settled run whose directory is unchanged costs two `stat` calls."""
@@ -73,6 +82,9 @@ class RunTracker:
         if self.row is not None and self.row.status in SETTLED and dir_mtime == self._dir_mtime:
             if _size(self.reader.path) == self.reader.offset:
                 return self.row
+        if self._from_cache:  # the cached row is stale: fold the whole story once
+            self._from_cache = False
+            self.reader = EventReader(self.path / EVENTS_FILE)
         self._dir_mtime = dir_mtime
         self._refresh_run_json()
         events = self.reader.read_new()
@@ -114,29 +126,90 @@ class RunTracker:
 
 
 class RunsScanner:
-    """Every run directory in a save dir, refreshed incrementally on each `poll`."""
+    """Every run directory in a save dir, refreshed incrementally on each `poll`.
 
-    def __init__(self, save_dir: str | os.PathLike[str], host: str | None = None) -> None:
+    Active runs are read on every poll; settled ones (finished, failed, stopped, lost) in turns of
+    `settled_per_poll`, so a save dir of 10,000 runs costs about as much per poll as one of 500. With a
+    `cache_dir`, settled rows are remembered between sessions (`tui.row_cache`).
+    """
+
+    def __init__(self, save_dir: str | os.PathLike[str], host: str | None = None,
+                 cache_dir: Path | None = None, settled_per_poll: int = 500) -> None:
         self.save_dir = Path(save_dir)
         self.host = host or socket.gethostname()
         self.trackers: dict[str, RunTracker] = {}
+        self.settled_per_poll = settled_per_poll
+        self._listing: tuple[int, list[Path]] | None = None
+        self._polls = 0
+        self._cache_path = row_cache.cache_file(cache_dir, self.save_dir) if cache_dir else None
+        self._cached = row_cache.load(self._cache_path) if self._cache_path else {}
+        self._cache_dirty = False
 
     def poll(self) -> tuple[list[RunRow], list[str]]:
         """(rows that are new or changed since the last poll, names of directories that vanished)."""
-        seen = {p.name: p for p in list_run_dirs(self.save_dir)}
+        changed: list[RunRow] = []
+        removed: list[str] = []
+        for batch_changed, batch_removed in self.poll_batches():
+            changed += batch_changed
+            removed += batch_removed
+        return changed, removed
+
+    def poll_batches(self, batch: int = 2000) -> Iterator[tuple[list[RunRow], list[str]]]:
+        """`poll` in pieces of at most `batch` changed rows, so a first fill shows rows early."""
+        seen = {p.name: p for p in self._list()}
         removed = [name for name in self.trackers if name not in seen]
         for name in removed:
             del self.trackers[name]
-        changed = []
-        for name, path in seen.items():
-            tracker = self.trackers.get(name)
+        settled = sum(1 for t in self.trackers.values() if t.row is not None and t.row.status in SETTLED)
+        period = max(1, -(-settled // max(1, self.settled_per_poll)))
+        turn, self._polls = self._polls % period, self._polls + 1
+        changed: list[RunRow] = []
+        for i, (name, path) in enumerate(seen.items()):
+            tracker, before = self.trackers.get(name), None
             if tracker is None:
-                tracker = self.trackers[name] = RunTracker(path)
-            before = tracker.row
+                tracker = self.trackers[name] = self._new_tracker(name, path)
+            elif tracker.row is not None and tracker.row.status in SETTLED and i % period != turn:
+                continue
+            else:
+                before = tracker.row
             row = tracker.refresh(self.host)
             if row != before:
                 changed.append(row)
-        return changed, removed
+                self._cache_dirty = True
+            if len(changed) >= batch:
+                yield changed, removed
+                changed, removed = [], []
+        yield changed, removed
+        self._save_cache()
+
+    def _list(self) -> list[Path]:
+        """The save dir's subdirectories, listed again only when the save dir's mtime changes."""
+        try:
+            mtime = os.stat(self.save_dir).st_mtime_ns
+        except OSError:
+            return []
+        if self._listing is None or self._listing[0] != mtime:
+            self._listing = (mtime, list_run_dirs(self.save_dir))
+        return self._listing[1]
+
+    def _new_tracker(self, name: str, path: Path) -> RunTracker:
+        tracker = RunTracker(path)
+        cached = self._cached.pop(name, None)
+        if cached is not None and row_cache.file_key(str(path)) == cached[0]:
+            tracker.adopt(_row_from_dict(cached[1]))
+        return tracker
+
+    def _save_cache(self) -> None:
+        if self._cache_path is None or not self._cache_dirty:
+            return
+        self._cache_dirty = False
+        rows = {}
+        for name, tracker in self.trackers.items():
+            if tracker.row is not None and tracker.row.status in SETTLED:
+                key = row_cache.file_key(str(tracker.path))
+                if key is not None:
+                    rows[name] = (key, tracker.row)
+        row_cache.save(self._cache_path, rows)
 
     def rows(self) -> list[RunRow]:
         """Every known row, newest first."""
@@ -146,6 +219,14 @@ class RunsScanner:
     def row(self, name: str) -> RunRow | None:
         tracker = self.trackers.get(name)
         return tracker.row if tracker else None
+
+
+def _row_from_dict(fields: dict[str, Any]) -> RunRow | None:
+    try:
+        metric = fields.get("metric")
+        return RunRow(**{**fields, "metric": tuple(metric) if metric else None})
+    except TypeError:
+        return None
 
 
 def latest_val_metric(metrics: dict[str, float], monitor: str | None = None) -> tuple[str, float] | None:

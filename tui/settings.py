@@ -10,6 +10,7 @@ from pathlib import Path
 from tui.configs import CHECK_ENTRY
 from tui.gpus import DEFAULT_INTERVAL_S, GpuSampler
 from tui.launcher import Launcher
+from tui.row_cache import default_cache_dir
 
 
 @dataclass
@@ -23,5 +24,7 @@ class Settings:
     gpu_interval_s: float = DEFAULT_INTERVAL_S
     stop_grace_s: float = 30.0
     check_entry: tuple[str, ...] = CHECK_ENTRY
+    cache_dir: Path | None = field(default_factory=default_cache_dir)
+    """Where settled rows are remembered between sessions (None: nowhere)."""
     live: bool = True
     """False freezes the screens after their first fill (deterministic snapshots)."""

@@ -36,6 +36,7 @@ def configs_dir(tmp_path: Path) -> Path:
 def make_app(tmp_path: Path, gpus: int = 0, **kwargs: object) -> TorchxApp:
     nvml = FakeNvml(gpus) if gpus else NoDriverNvml()
     settings = Settings(save_dir=tmp_path / "save", configs_dir=tmp_path / "configs", refresh_s=0.25,
+                        cache_dir=tmp_path / "cache",
                         sampler_factory=lambda: GpuSampler(nvml), **kwargs)  # type: ignore[arg-type]
     (tmp_path / "save").mkdir(exist_ok=True)
     if not settings.configs_dir.exists():

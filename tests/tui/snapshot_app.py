@@ -46,5 +46,6 @@ def build(workdir: Path, gpus: bool = True) -> TorchxApp:
     (save / "broken" / "events.jsonl").write_text("{not json\n")
     ok = (sys.executable, "-c", "import sys; sys.exit(0)")
     settings = Settings(save_dir=Path("save"), configs_dir=Path("configs"), clock=lambda: NOW,
-                        sampler_factory=lambda: FixedSampler(gpus), check_entry=ok, live=False)
+                        sampler_factory=lambda: FixedSampler(gpus), check_entry=ok, live=False,
+                        cache_dir=None)
     return TorchxApp(settings)

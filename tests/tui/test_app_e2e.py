@@ -13,7 +13,7 @@ from helpers import TINY, launch, make_app, row, run_processes, select, wait_sta
 
 from tui.screens.confirm import ConfirmScreen
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600), pytest.mark.usefixtures("reap_tmp")]
 LONG = f"trainer_params.max_epochs=60 {TINY}"
 
 
@@ -23,22 +23,16 @@ async def confirm(pilot, app, key: str) -> None:
     await pilot.press("y")
 
 
-def pgid_of(save: Path, name: str) -> int:
-    return json.loads((save / name / "run.json").read_text())["pgid"]
-
-
-async def test_launch_finish_stop_resume_kill(tmp_path: Path, reap_groups: list[int]) -> None:
+async def test_launch_finish_stop_resume_kill(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     save = app.settings.save_dir
     async with app.run_test(size=(80, 24)) as pilot:
         await launch(pilot, app, "short", f"trainer_params.max_epochs=2 {TINY}")
-        reap_groups.append(pgid_of(save, "short"))
         await wait_until(pilot, lambda: row(app, "short") is not None, 2.0, "the new run in the table")
         done = await wait_status(pilot, app, "short", "finished")
         assert done.epoch == 2 and done.metric is not None and done.metric[0] == "acc"
 
         await launch(pilot, app, "long", LONG)
-        reap_groups.append(pgid_of(save, "long"))
         await wait_status(pilot, app, "long", "running", min_epoch=1)
         await select(pilot, app, "long")
         await confirm(pilot, app, "s")
@@ -52,7 +46,6 @@ async def test_launch_finish_stop_resume_kill(tmp_path: Path, reap_groups: list[
         assert resumed.epoch == 60
 
         await launch(pilot, app, "ddp", LONG, procs=2)
-        reap_groups.append(pgid_of(save, "ddp"))
         await wait_status(pilot, app, "ddp", "running", min_epoch=1, timeout=150)
         assert len(run_processes(save)) >= 2  # both DDP ranks
         await select(pilot, app, "ddp")
@@ -66,12 +59,11 @@ async def test_launch_finish_stop_resume_kill(tmp_path: Path, reap_groups: list[
         await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after the end")
 
 
-async def test_run_outlives_the_tui_and_a_new_tui_reattaches(tmp_path: Path, reap_groups: list[int]) -> None:
+async def test_run_outlives_the_tui_and_a_new_tui_reattaches(tmp_path: Path) -> None:
     first = make_app(tmp_path)
     save = first.settings.save_dir
     async with first.run_test(size=(80, 24)) as pilot:
         await launch(pilot, first, "detached", LONG)
-        reap_groups.append(pgid_of(save, "detached"))
         await wait_status(pilot, first, "detached", "running", min_epoch=1)
         await pilot.press("q")
     assert first.return_code == 0

@@ -120,3 +120,26 @@ def test_kill_takes_the_whole_group(tmp_path: Path, fake_launcher: Launcher) -> 
 def test_never_signals_own_group() -> None:
     with pytest.raises(LaunchError, match="refusing"):
         launcher.stop(os.getpid(), os.getpgrp())
+
+
+def test_two_launchers_race_for_one_name(tmp_path: Path, fake_launcher: Launcher) -> None:
+    import threading
+
+    other = type(fake_launcher)(entry=fake_launcher.entry)
+    barrier, results = threading.Barrier(2), []
+
+    def go(launcher_: Launcher) -> None:
+        barrier.wait()
+        try:
+            results.append(launcher_.launch(request(tmp_path, "same")))
+        except LaunchError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=go, args=(x,)) for x in (fake_launcher, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(type(r).__name__ for r in results) == ["LaunchError", "PosixPath"]
+    assert len(fake_launcher.children) + len(other.children) == 1
+    launcher.kill(*launcher.run_pid(tmp_path / "same"))

@@ -134,3 +134,34 @@ def test_long_names_keep_their_timestamp() -> None:
     name, _, config = row_cells(row, T0)[:3]
     assert name == "digits-cl…-20261126-185237" and len(name) == 26
     assert config == "digits-classi…"
+
+
+def test_settled_rows_are_cached_between_sessions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save, cache = tmp_path / "save", tmp_path / "cache"
+    for i, status in enumerate(("finished", "failed", "stopped", "running")):
+        make_run(save, f"r{i}", status, t=T0 + i)
+    first = by_name(RunsScanner(save, cache_dir=cache).poll()[0])
+    with open(save / "r0" / "events.jsonl", "a") as f:  # r0 changed since: it is read again
+        f.write(json.dumps({"v": 1, "time": T0 + 99, "event": "epoch", "epoch": 3, "step": 80,
+                            "metrics": {"val/acc": 0.99}}) + "\n")
+    reads: list[str] = []
+    original = EventReader.read_new
+    monkeypatch.setattr(EventReader, "read_new", lambda self, *a: reads.append(self.path.parent.name) or
+                        original(self, *a))
+    second = by_name(RunsScanner(save, cache_dir=cache).poll()[0])
+    assert sorted(reads) == ["r0", "r3"]  # the changed one and the running one
+    assert second["r1"] == first["r1"] and second["r2"] == first["r2"]
+    assert second["r0"].epoch == 4 and second["r0"].metric == ("acc", 0.99)
+
+
+def test_settled_runs_are_polled_in_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(10):
+        make_run(tmp_path, f"r{i}", "finished", t=T0 + i)
+    make_run(tmp_path, "live", "running")
+    scanner = RunsScanner(tmp_path, settled_per_poll=5)
+    scanner.poll()
+    stats: list[str] = []
+    monkeypatch.setattr("tui.runs._mtime", lambda path: stats.append(path.name) or None)
+    scanner.poll()
+    dirs = [name for name in stats if name != "run.json"]
+    assert dirs.count("live") == 1 and len(dirs) == 6  # the live run always, half the settled ones

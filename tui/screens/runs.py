@@ -13,7 +13,7 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from tui import launcher
-from tui.messages import ActionFinished, LaunchFinished, RunsChanged, StopOverdue
+from tui.messages import ActionFinished, RunsChanged, StopOverdue
 from tui.runs import ACTIVE, RESUMABLE, RunsScanner
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.launch import LaunchResult, LaunchScreen
@@ -36,8 +36,9 @@ class RunsScreen(Screen[None]):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.settings = settings
-        self.scanner = RunsScanner(settings.save_dir)
+        self.scanner = RunsScanner(settings.save_dir, cache_dir=settings.cache_dir)
         self._wake = threading.Event()
+        self._pending_select: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(f"torchx · {self.settings.save_dir}", id="summary", markup=False)
@@ -60,11 +61,11 @@ class RunsScreen(Screen[None]):
         worker = get_current_worker()
         first = True
         while not worker.is_cancelled:
-            changed, removed = self.scanner.poll()
+            for changed, removed in self.scanner.poll_batches():
+                if changed or removed or first:
+                    self.post_message(RunsChanged(changed, removed, len(self.scanner.trackers)))
+                first = False
             self.settings.launcher.reap()
-            if changed or removed or first:
-                self.post_message(RunsChanged(changed, removed, len(self.scanner.trackers)))
-            first = False
             if not self.settings.live:
                 return
             self._wake.wait(self.settings.refresh_s)
@@ -76,6 +77,9 @@ class RunsScreen(Screen[None]):
     @on(RunsChanged)
     def show_runs(self, message: RunsChanged) -> None:
         self.table.apply(message.changed, message.removed)
+        if self._pending_select in self.table.runs:
+            self.table.move_cursor(row=self.table.get_row_index(self._pending_select))
+            self._pending_select = None
         counts: dict[str, int] = {}
         for row in self.table.runs.values():
             counts[row.status] = counts.get(row.status, 0) + 1
@@ -96,16 +100,7 @@ class RunsScreen(Screen[None]):
             return
         self.notify(f"launched {result.name}")
         self._wake.set()
-        self._select_when_shown(result.name)
-
-    def _select_when_shown(self, name: str) -> None:
-        self._pending_select = name
-
-    @on(LaunchFinished)
-    def launch_finished(self, message: LaunchFinished) -> None:
-        if message.error:
-            self.notify(message.error, severity="error")
-        self._wake.set()
+        self._pending_select = result.name  # the cursor moves to it when the scan shows it
 
     # ---- stop, kill, resume ----
 

@@ -1,0 +1,178 @@
+"""torchx-tui's start-up, table fill and idle CPU, measured on this machine.
+
+Run from the repository root: `.venv/bin/python bench/tui.py [--runs 4] [--idle-s 10]` (about a minute
+and a half on a 2-core machine). It prints one line per figure and, last, one JSON object with them all.
+
+- `start_s`: from spawning `python -m tui`-equivalent (a fresh interpreter that imports `tui.app` and
+  starts the app, headless) to its first frame (Textual's `Ready` event), with an empty save dir.
+- `fill_1000_s`, `fill_10000_s`: from spawning to the moment the table holds every row, for 1,000 and
+  10,000 generated run directories (finished, stopped and failed runs with a few epochs each).
+- `idle_cpu_percent`: the TUI process's CPU time over `--idle-s` seconds of wall time, in percent of one
+  core, while `--runs` real `torchx.train_pl` runs of the shipped digits config train in its save dir.
+
+Targets: start < 0.5 s, 10,000 runs < 2 s, idle CPU < 5 % of a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "tui"))
+
+CHILD = """
+import sys, time
+from pathlib import Path
+spawned, save_dir, expected = float(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+from tui.app import TorchxApp
+from tui.settings import Settings
+from tui.widgets.runs_table import RunsTable
+
+marks = {}
+apply = RunsTable.apply
+
+def timed_apply(self, changed, removed):
+    apply(self, changed, removed)
+    if "filled" not in marks and self.row_count >= expected:
+        marks["filled"] = time.time() - spawned
+        print(f"filled {marks['filled']:.4f}", flush=True)
+
+RunsTable.apply = timed_apply
+
+class Timed(TorchxApp):
+    def on_ready(self) -> None:
+        print(f"ready {time.time() - spawned:.4f}", flush=True)
+
+Timed(Settings(save_dir=save_dir)).run(headless=True)
+"""
+
+
+def spawn_tui(save_dir: Path, expected: int) -> tuple[subprocess.Popen[str], float]:
+    spawned = time.time()
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, repr(spawned), str(save_dir), str(expected)],
+                            cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    return proc, spawned
+
+
+def read_marks(proc: subprocess.Popen[str], wanted: set[str], timeout: float = 60.0) -> dict[str, float]:
+    marks: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while not wanted <= marks.keys():
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"the TUI did not report {wanted - marks.keys()}")
+        line = proc.stdout.readline()
+        key, _, value = line.partition(" ")
+        if value:
+            marks[key] = float(value)
+    return marks
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def measure(save_dir: Path, expected: int, wanted: set[str]) -> dict[str, float]:
+    proc, _ = spawn_tui(save_dir, expected)
+    try:
+        return read_marks(proc, wanted)
+    finally:
+        stop(proc)
+
+
+def fill_time(root: Path, count: int) -> float:
+    from rundirs import make_many
+
+    save_dir = root / f"save-{count}"
+    make_many(save_dir, count)
+    os.sync()
+    measure(save_dir, count, {"filled"})  # warm the page cache: the figure is the TUI, not the disk
+    return measure(save_dir, count, {"filled"})["filled"]
+
+
+def idle_cpu(root: Path, runs: int, idle_s: float) -> float:
+    save_dir = root / "save-live"
+    save_dir.mkdir()
+    trainers = []
+    for i in range(runs):
+        argv = [sys.executable, "-m", "torchx.train_pl", "--config", "configs/digits-classification.yaml",
+                "--name", f"live-{i}", "--save-dir", str(save_dir), "--gpu", "cpu",
+                "trainer_params.max_epochs=100000"]
+        log = open(root / f"live-{i}.log", "wb")
+        trainers.append(subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True))
+    try:
+        wait_started(save_dir, runs)
+        proc, _ = spawn_tui(save_dir, runs)
+        try:
+            read_marks(proc, {"filled"})
+            tui = psutil.Process(proc.pid)
+            time.sleep(1.0)
+            before, t0 = tui.cpu_times(), time.monotonic()
+            time.sleep(idle_s)
+            after, t1 = tui.cpu_times(), time.monotonic()
+        finally:
+            stop(proc)
+    finally:
+        for trainer in trainers:
+            os.killpg(trainer.pid, signal.SIGKILL)
+            trainer.wait()
+    used = (after.user - before.user) + (after.system - before.system)
+    return 100.0 * used / (t1 - t0)
+
+
+def wait_started(save_dir: Path, runs: int, timeout: float = 180.0) -> None:
+    """Until every run has written its first epoch (imports on a busy machine take a while)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = sum('"epoch"' in (p / "events.jsonl").read_text() for p in save_dir.iterdir()
+                   if (p / "events.jsonl").exists())
+        if done >= runs:
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the training runs did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--idle-s", type=float, default=10.0)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="tui-bench-"))
+    try:
+        empty = root / "save-empty"
+        empty.mkdir()
+        measure(empty, 0, {"ready"})  # warm the import caches (.pyc): a second start is the usual one
+        starts = sorted(measure(empty, 0, {"ready"})["ready"] for _ in range(3))
+        figures = {"start_s": round(starts[1], 3)}
+        print(f"cold start to first paint: {figures['start_s']:.3f} s (median of 3)", flush=True)
+        for count in (1000, 10000):
+            figures[f"fill_{count}_s"] = round(fill_time(root, count), 3)
+            print(f"table filled with {count} runs: {figures[f'fill_{count}_s']:.3f} s", flush=True)
+        figures["idle_cpu_percent"] = round(idle_cpu(root, args.runs, args.idle_s), 2)
+        print(f"TUI CPU while {args.runs} runs train: {figures['idle_cpu_percent']:.2f} % of a core",
+              flush=True)
+        figures.update(runs=args.runs, idle_s=args.idle_s, cpus=os.cpu_count() or 0)
+        print(json.dumps(figures))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

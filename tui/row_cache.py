@@ -1,0 +1,65 @@
+"""Rows of settled runs kept between TUI sessions, so a save dir with thousands of runs fills at once.
+
+A row is reused only while its directory, `events.jsonl` and `run.json` have the same size and mtimes
+as when it was cached; anything else is read from the files as usual. The cache lives in the user's
+cache dir (one file per save dir) and is written atomically. Torch- and Textual-free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from torchx.events import EVENTS_FILE
+from torchx.experiment import RUN_JSON, write_json_atomic
+
+VERSION = 1
+Key = tuple[int, int, int, int]
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "torchx-tui"
+
+
+def cache_file(cache_dir: Path, save_dir: Path) -> Path:
+    digest = hashlib.sha1(str(save_dir.resolve()).encode()).hexdigest()[:16]
+    return cache_dir / f"rows-{digest}.json"
+
+
+def file_key(run_dir: str) -> Key | None:
+    """(dir mtime, events size, events mtime, run.json mtime), in nanoseconds; None if unreadable."""
+    try:
+        d = os.stat(run_dir)
+        e = os.stat(os.path.join(run_dir, EVENTS_FILE))
+        r = os.stat(os.path.join(run_dir, RUN_JSON)).st_mtime_ns if os.path.exists(
+            os.path.join(run_dir, RUN_JSON)) else 0
+    except OSError:
+        return None
+    return (d.st_mtime_ns, e.st_size, e.st_mtime_ns, r)
+
+
+def load(path: Path) -> dict[str, tuple[Key, dict[str, Any]]]:
+    """name → (key, row fields); empty when missing, damaged or of another version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != VERSION:
+            return {}
+        return {name: (tuple(entry["key"]), entry["row"]) for name, entry in data["rows"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def save(path: Path, rows: dict[str, tuple[Key, Any]]) -> None:
+    """rows: name → (key, RunRow); best effort (a read-only cache dir is not an error)."""
+    payload = {"version": VERSION,
+               "rows": {name: {"key": list(key), "row": asdict(row)} for name, (key, row) in rows.items()}}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, payload)
+    except OSError:
+        pass

@@ -1,0 +1,141 @@
+"""What a run directory says besides its events: checkpoints on disk, the reproduce card, the config.
+
+Torch- and Textual-free; the view calls these from its worker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from torchx.experiment import CKPT_DIR, CONFIG_FILE, RUN_JSON, SRC_DIR, read_json
+
+_EPOCH_STEP = re.compile(r"epoch=(\d+).*?step=(\d+)")
+STALE_S = 2.0
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    name: str
+    size: int
+    mtime: float
+    epoch: int | None
+    step: int | None
+    monitor: str | None
+    value: float | None
+
+
+def checkpoints(run_dir: Path, events: dict[str, dict[str, Any]]) -> list[Checkpoint]:
+    """Every file in `ckpt/`, newest first, with epoch, step and monitored value from its `ckpt`
+    event, or (epoch, step) from its name when no event describes the file as it is now."""
+    try:
+        entries = [e for e in os.scandir(run_dir / CKPT_DIR)
+                   if e.is_file() and not e.name.startswith(".")]
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        try:
+            stat = entry.stat()
+        except OSError:
+            continue
+        event = events.get(f"{CKPT_DIR}/{entry.name}")
+        if event is not None and stat.st_mtime > float(event.get("time") or 0) + STALE_S:
+            event = None  # rewritten since its event (e.g. last.ckpt): the event no longer describes it
+        found.append(_checkpoint(entry.name, stat.st_size, stat.st_mtime, event))
+    return sorted(found, key=lambda c: (-c.mtime, c.name))
+
+
+def _checkpoint(name: str, size: int, mtime: float, event: dict[str, Any] | None) -> Checkpoint:
+    if event is not None:
+        value = event.get("value")
+        return Checkpoint(name, size, mtime, _int(event.get("epoch")), _int(event.get("step")),
+                          event.get("monitor"), float(value) if isinstance(value, (int, float)) else None)
+    match = _EPOCH_STEP.search(name)
+    epoch, step = (int(match[1]), int(match[2])) if match else (None, None)
+    return Checkpoint(name, size, mtime, epoch, step, None, None)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+@dataclass(frozen=True)
+class Reproduce:
+    command: str
+    resume_command: str
+    commit: str | None
+    dirty: bool | None
+    snapshot: str | None
+    diff: str | None
+    config: str
+
+
+def reproduce(run_dir: Path, start_argv: list[str] | None = None, entry: str | None = None) -> Reproduce:
+    """The exact command that launched the run, its git state and where its code snapshot lies."""
+    record = read_json(run_dir / RUN_JSON) or {}
+    launches = record.get("launches")
+    has_first = isinstance(launches, list) and launches and isinstance(launches[0], dict)
+    first = launches[0] if has_first else record
+    argv = first.get("argv") or start_argv or []
+    command = shlex.join(str(a) for a in argv) if isinstance(argv, list) else str(argv)
+    git = read_json(run_dir / SRC_DIR / "git.json") or {}
+    src = run_dir / SRC_DIR
+    diff = src / "git.diff"
+    module = f"torchx.{entry}" if entry in ("train", "train_pl") else "torchx.train_pl"
+    resume = shlex.join(["python", "-m", module, "--resume", run_dir.name, "--save-dir", str(run_dir.parent)])
+    return Reproduce(
+        command=command,
+        resume_command=resume,
+        commit=git.get("commit") if isinstance(git.get("commit"), str) else None,
+        dirty=git.get("dirty") if isinstance(git.get("dirty"), bool) else None,
+        snapshot=str(src) if src.is_dir() else None,
+        diff=str(diff) if diff.is_file() and diff.stat().st_size else None,
+        config=str(run_dir / CONFIG_FILE),
+    )
+
+
+def reproduce_text(card: Reproduce) -> str:
+    dirty = {True: " (dirty: uncommitted changes, see the diff)", False: " (clean)", None: ""}[card.dirty]
+    lines = [
+        "command",
+        f"  {card.command or '(unknown: no run.json or start event)'}",
+        "resume",
+        f"  {card.resume_command}",
+        "git commit",
+        f"  {card.commit or '(not in a git repository)'}{dirty}",
+        "code snapshot",
+        f"  {card.snapshot or '(none)'}",
+        "config",
+        f"  {card.config}",
+    ]
+    if card.diff:
+        lines += ["uncommitted diff", f"  {card.diff}"]
+    return "\n".join(lines)
+
+
+def read_config(run_dir: Path, limit: int = 200_000) -> str:
+    try:
+        with open(run_dir / CONFIG_FILE, encoding="utf-8", errors="replace") as f:
+            return f.read(limit)
+    except OSError:
+        return ""
+
+
+def monitor_from_config(text: str) -> tuple[str | None, str | None]:
+    """(checkpoint.monitor, checkpoint.mode) from the run's resolved config."""
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None, None
+    ckpt = config.get("checkpoint") if isinstance(config, dict) else None
+    if not isinstance(ckpt, dict):
+        return None, None
+    monitor, mode = ckpt.get("monitor"), ckpt.get("mode")
+    return (monitor if isinstance(monitor, str) else None, mode if isinstance(mode, str) else None)

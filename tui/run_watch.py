@@ -1,0 +1,143 @@
+"""Everything the run view follows for one run, polled from its worker: events, logs, processes.
+
+`RunWatch.poll(now)` returns a `RunSnapshot` (immutable: safe to hand to the UI thread) when the
+events or the status changed, plus the log lines completed since the last poll. Processes are
+sampled by `procs()` at the slower process rate. Torch- and Textual-free.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torchx.events import EVENTS_FILE
+from torchx.experiment import LOG_FILE, RUN_JSON, STDOUT_FILE, read_json, run_status
+from tui.logtail import LogTail
+from tui.procs import ProcRow, ProcSampler
+from tui.run_data import MetricRow, Progress, RunData
+from tui.run_files import (
+    Checkpoint,
+    checkpoints,
+    monitor_from_config,
+    read_config,
+    reproduce,
+    reproduce_text,
+)
+from tui.run_loader import RunLoader
+from tui.runs import _config_name, _gpus_text
+
+LOG_SOURCES = (LOG_FILE, STDOUT_FILE)
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    name: str
+    status: str
+    config: str
+    host: str
+    gpus: str
+    progress: Progress
+    error: dict[str, Any] | None
+    metrics: tuple[MetricRow, ...]
+    series: dict[str, tuple[list[float], list[float]]]
+    steps_per_epoch: int | None
+    checkpoints: tuple[Checkpoint, ...]
+    bad_lines: int
+    loading: bool
+    pid: int | None = None
+    create_time: float | None = None
+    argv: tuple[str, ...] | None = None
+    entry: str | None = None
+    reproduce: str = ""
+    config_text: str = ""
+
+
+@dataclass
+class RunWatch:
+    run_dir: Path
+    host: str = field(default_factory=socket.gethostname)
+
+    def __post_init__(self) -> None:
+        self.loader = RunLoader(self.run_dir / EVENTS_FILE)
+        self.logs = {name: LogTail(self.run_dir / name) for name in LOG_SOURCES}
+        self.proc_sampler = ProcSampler()
+        self.config_text = ""
+        self._run_json: dict[str, Any] | None = None
+        self._run_json_mtime: float | None = None
+        self._ckpt_mtime: float | None = None
+        self._ckpts: tuple[Checkpoint, ...] = ()
+        self._last: tuple[int, str, int] | None = None
+        self._ckpt_events = -1
+        self._opened = False
+
+    @property
+    def data(self) -> RunData:
+        return self.loader.data
+
+    def open(self) -> None:
+        self.config_text = read_config(self.run_dir)
+        monitor, mode = monitor_from_config(self.config_text)
+        self.loader.data.monitor, self.loader.data.monitor_mode = monitor, mode
+        self.loader.open()
+        self._opened = True
+
+    def poll(self, now: float, force: bool = False) -> tuple[RunSnapshot | None, dict[str, list[str]]]:
+        if not self._opened:
+            self.open()
+        self.loader.poll()
+        if not self.config_text:
+            self.config_text = read_config(self.run_dir)
+        logs = {name: tail.poll() for name, tail in self.logs.items()}
+        status = self._status()
+        ckpts = self._checkpoints()
+        key = (self.data.version, status, len(ckpts))
+        if key == self._last and not force:
+            return None, logs
+        self._last = key
+        return self.snapshot(status, now), logs
+
+    def procs(self, gpu_mem: dict[int, int] | None = None) -> list[ProcRow]:
+        s = self.data.summary
+        return self.proc_sampler.sample(self.run_dir, s.pid, s.create_time, gpu_mem)
+
+    def snapshot(self, status: str, now: float) -> RunSnapshot:
+        data, s = self.data, self.data.summary
+        series = {label: ser.points() for label, ser in data.series.items()}
+        return RunSnapshot(
+            name=self.run_dir.name, status=status, config=_config_name(s.config, self._run_json),
+            host=s.host or (self._run_json or {}).get("host") or "",
+            gpus=_gpus_text(self._run_json, s.devices),
+            progress=data.progress(status, now), error=s.error if isinstance(s.error, dict) else None,
+            metrics=tuple(data.metric_rows()), series=series, steps_per_epoch=s.steps_per_epoch,
+            checkpoints=self._ckpts, bad_lines=len(self.loader.reader.bad_lines),
+            loading=self.loader.backfilling, pid=s.pid, create_time=s.create_time,
+            argv=tuple(data.argv) if data.argv else None, entry=data.entry,
+            reproduce=reproduce_text(reproduce(self.run_dir, data.argv, data.entry)),
+            config_text=self.config_text,
+        )
+
+    def _status(self) -> str:
+        mtime = _mtime(self.run_dir / RUN_JSON)
+        if mtime != self._run_json_mtime:
+            self._run_json_mtime = mtime
+            self._run_json = read_json(self.run_dir / RUN_JSON) if mtime is not None else None
+        if self.data.summary.starts == 0 and self._run_json is None:
+            return "empty"
+        return run_status(self.data.summary, self._run_json, self.host)
+
+    def _checkpoints(self) -> tuple[Checkpoint, ...]:
+        mtime = _mtime(self.run_dir / "ckpt")
+        if mtime != self._ckpt_mtime or len(self.data.ckpts) != self._ckpt_events:
+            self._ckpt_mtime, self._ckpt_events = mtime, len(self.data.ckpts)
+            self._ckpts = tuple(checkpoints(self.run_dir, self.data.ckpts))
+        return self._ckpts
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None

@@ -1,0 +1,442 @@
+"""The live view of one run: header with progress and ETA, metric plots, logs, GPUs and processes,
+config, checkpoints and the reproduce card. One worker follows the run; handlers own the widgets."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from tui import launcher, run_text
+from tui.logtail import MAX_LINES
+from tui.messages import (
+    ActionFinished,
+    GpusShared,
+    LogLinesRead,
+    ProcsSampled,
+    RunSnapshotReady,
+    StopOverdue,
+)
+from tui.run_watch import LOG_SOURCES, RunSnapshot, RunWatch
+from tui.runs import ACTIVE, RESUMABLE
+from tui.screens.confirm import ConfirmScreen
+from tui.widgets.metric_plot import MetricPlot
+from tui.widgets.search_log import SearchLog
+
+if TYPE_CHECKING:
+    from tui.settings import Settings
+
+POLL_S = 0.25
+PROCS_S = 1.0
+STATUS_STYLES = {"running": "bold green", "finished": "cyan", "failed": "bold red", "stopped": "yellow",
+                 "lost": "bold magenta", "starting": "green"}
+TABS = ("metrics", "log", "system", "config", "checkpoints", "reproduce")
+
+
+class RunViewScreen(Screen[None]):
+    CSS_PATH = "run_view.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("m", "next_metric", "Metric"),
+        Binding("M", "next_metric(-1)", "Prev metric", show=False),
+        Binding("o", "overlay", "Train/val"),
+        Binding("x", "axis", "Step/epoch"),
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("n", "next_match", "Next match", show=False),
+        Binding("N", "next_match(-1)", "Prev match", show=False),
+        Binding("f", "follow", "Follow"),
+        Binding("l", "log_source", "Log/stdout"),
+        Binding("s", "stop", "Stop"),
+        Binding("r", "resume", "Resume"),
+        *[Binding(str(i + 1), f"tab('{tab}')", tab.title(), show=False) for i, tab in enumerate(TABS)],
+    ]
+
+    def __init__(self, settings: Settings, name: str,
+                 localtime: run_text.Localtime = time.localtime) -> None:
+        super().__init__()
+        self.settings, self.run_name, self.localtime = settings, name, localtime
+        self.run_dir = settings.save_dir / name
+        self.watch = RunWatch(self.run_dir)
+        self.snapshot: RunSnapshot | None = None
+        self._taken_at = 0.0
+        self._wake = threading.Event()
+        self._gpu_mem: dict[int, int] = {}
+        self.metric_index = 0
+        self.overlay = False
+        self.axis = "step"
+        self.follow = True
+        self.log_source = LOG_SOURCES[0]
+        self._logs: dict[str, deque[str]] = {s: deque(maxlen=MAX_LINES) for s in LOG_SOURCES}
+        self._dirty = False
+        self._shown_traceback = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="header"):
+            yield Static("", id="title", markup=False)
+            yield Static("", id="progress", markup=False)
+            yield Static("", id="timing", markup=False)
+            yield Static("", id="error", markup=False)
+        with TabbedContent(id="tabs", initial="metrics"):
+            with TabPane("Metrics", id="metrics"), Horizontal():
+                yield MetricPlot(id="plot")
+                yield DataTable(id="metric-table", cursor_type="row", zebra_stripes=False)
+            with TabPane("Log", id="log"):
+                yield Static("", id="log-status", markup=False)
+                yield SearchLog(id="log-view", max_lines=MAX_LINES)
+                yield Input(id="search", placeholder="search the log (enter; n/N next/previous)",
+                            compact=True)
+            with TabPane("System", id="system"):
+                yield Static("", id="gpu-panel", markup=False)
+                yield DataTable(id="procs", cursor_type="row", zebra_stripes=False)
+            with TabPane("Config", id="config"), VerticalScroll():
+                yield Static("", id="config-text")
+            with TabPane("Checkpoints", id="checkpoints"):
+                yield DataTable(id="ckpts", cursor_type="row", zebra_stripes=False)
+            with TabPane("Reproduce", id="reproduce"), VerticalScroll():
+                yield Static("", id="reproduce-text", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#metric-table", DataTable).add_columns("metric", "latest", "best @ep")
+        self.query_one("#procs", DataTable).add_columns("pid", "role", "name", "CPU %", "RSS", "GPU mem")
+        self.query_one("#ckpts", DataTable).add_columns("file", "size", "epoch", "step", "monitor",
+                                                         "value", "written")
+        self.query_one("#search", Input).display = False
+        self._update_log_status()
+        want_gpus = getattr(self.app, "want_gpus", None)
+        if want_gpus is not None:
+            want_gpus()
+        self.follow_run()
+        if self.settings.live:
+            self.set_interval(min(1.0, max(0.25, self.settings.refresh_s)), self._tick)
+
+    def on_unmount(self) -> None:
+        self._wake.set()
+
+    # ---- the worker: events, logs and processes of this run ----
+
+    @work(thread=True, exclusive=True, group="run-view")
+    def follow_run(self) -> None:
+        worker, next_procs, first = get_current_worker(), 0.0, True
+        while not worker.is_cancelled:
+            now = self.settings.clock()
+            snapshot, logs = self.watch.poll(now, force=first)
+            if snapshot is not None:
+                self.post_message(RunSnapshotReady(snapshot, now))
+            for source, lines in logs.items():
+                if lines:
+                    self.post_message(LogLinesRead(source, lines))
+            if time.monotonic() >= next_procs or first:
+                self.post_message(ProcsSampled(self.watch.procs(self._gpu_mem)))
+                next_procs = time.monotonic() + PROCS_S
+            first = False
+            if not self.settings.live:
+                return
+            self._wake.wait(0.0 if self.watch.loader.backfilling else POLL_S)
+            self._wake.clear()
+
+    # ---- handlers ----
+
+    @on(RunSnapshotReady)
+    def snapshot_ready(self, message: RunSnapshotReady) -> None:
+        first = self.snapshot is None
+        self.snapshot, self._taken_at = message.snapshot, message.taken_at
+        self._show_header()
+        self._dirty = True
+        if first or not self.settings.live:
+            self._show_details()
+        if message.snapshot.status == "failed" and not self._shown_traceback:
+            self._shown_traceback = True
+            self.call_after_refresh(self._jump_to_traceback)
+
+    def _tick(self) -> None:
+        self._show_header()
+        if self._dirty:
+            self._show_details()
+
+    def _show_header(self) -> None:
+        snap = self.snapshot
+        if snap is None:
+            self.query_one("#title", Static).update(f"{self.run_name}  (reading…)")
+            return
+        now = self.settings.clock()
+        progress = run_text.advance(snap.progress, now - self._taken_at) if snap.status == "running" \
+            else snap.progress
+        title = Text(run_text.title_line(snap.name, snap.status, snap.config, snap.host, snap.gpus))
+        title.stylize(STATUS_STYLES.get(snap.status, ""), 0, len(snap.status) + 2)
+        if snap.bad_lines:
+            title.append(f"  ({snap.bad_lines} bad event lines skipped)", "yellow")
+        if snap.loading:
+            title.append("  loading history…", "dim")
+        self.query_one("#title", Static).update(title)
+        width = self.size.width or 80
+        self.query_one("#progress", Static).update(run_text.progress_line(progress, width))
+        self.query_one("#timing", Static).update(run_text.timing_line(progress, now, self.localtime))
+        error = run_text.error_line(snap.error)
+        error_widget = self.query_one("#error", Static)
+        error_widget.update(Text(f"✘ {error}", "bold red") if error else "")
+        error_widget.display = bool(error)
+
+    def _show_details(self) -> None:
+        self._dirty = False
+        snap = self.snapshot
+        if snap is None:
+            return
+        self._show_plot()
+        table = self.query_one("#metric-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for row in snap.metrics:
+            table.add_row(*run_text.metric_cells(row), key=row.label)
+        if snap.metrics:
+            table.move_cursor(row=min(cursor, len(snap.metrics) - 1))
+        self._show_checkpoints(snap)
+        if snap.config_text and not getattr(self, "_config_shown", False):
+            self._config_shown = True
+            syntax = Syntax(snap.config_text, "yaml", theme="ansi_dark", background_color="default")
+            self.query_one("#config-text", Static).update(syntax)
+        self.query_one("#reproduce-text", Static).update(snap.reproduce)
+
+    def _show_checkpoints(self, snap: RunSnapshot) -> None:
+        table = self.query_one("#ckpts", DataTable)
+        table.clear()
+        for c in snap.checkpoints:
+            table.add_row(c.name, run_text.size_text(c.size), "" if c.epoch is None else str(c.epoch + 1),
+                          "" if c.step is None else str(c.step), c.monitor or "", run_text.number(c.value),
+                          time.strftime("%m-%d %H:%M:%S", self.localtime(c.mtime)))
+
+    # ---- metrics ----
+
+    def _labels(self) -> tuple[str, ...]:
+        snap = self.snapshot
+        if snap is None or not snap.metrics:
+            return ()
+        labels = [m.label for m in snap.metrics]
+        if self.overlay:
+            current = labels[self.metric_index % len(labels)]
+            pair = overlay_pair(labels, current) or overlay_pair(labels, "loss")
+            if pair:
+                return pair
+        return (labels[self.metric_index % len(labels)],)
+
+    def _show_plot(self) -> None:
+        snap = self.snapshot
+        if snap is not None:
+            self.query_one(MetricPlot).show(snap.series, self._labels(), self.axis, snap.steps_per_epoch)
+
+    def action_next_metric(self, step: int = 1) -> None:
+        if self.snapshot and self.snapshot.metrics:
+            self.metric_index = (self.metric_index + step) % len(self.snapshot.metrics)
+            self.query_one("#metric-table", DataTable).move_cursor(row=self.metric_index)
+            self._show_plot()
+
+    @on(DataTable.RowHighlighted, "#metric-table")
+    def metric_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        count = len(self.snapshot.metrics) if self.snapshot else 0
+        if event.cursor_row != self.metric_index and event.cursor_row < count:
+            self.metric_index = event.cursor_row
+            self._show_plot()
+
+    def action_overlay(self) -> None:
+        self.overlay = not self.overlay
+        self._show_plot()
+
+    def action_axis(self) -> None:
+        self.axis = "epoch" if self.axis == "step" else "step"
+        self._show_plot()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    # ---- log ----
+
+    @on(LogLinesRead)
+    def log_lines(self, message: LogLinesRead) -> None:
+        self._logs[message.source].extend(message.lines)
+        if message.source == self.log_source:
+            self.query_one(SearchLog).write_lines(message.lines, scroll_end=self.follow)
+        self._update_log_status()
+
+    def _update_log_status(self) -> None:
+        log = self.query_one(SearchLog)
+        other = LOG_SOURCES[1] if self.log_source == LOG_SOURCES[0] else LOG_SOURCES[0]
+        parts = [f"{self.log_source} ({len(self._logs[self.log_source])} lines)",
+                 "following" if self.follow else "paused (f follows)", f"l: {other}"]
+        if log.query:
+            parts.append(f"/{log.query}: {log.count_matches()} matching lines")
+        self.query_one("#log-status", Static).update("  ·  ".join(parts))
+
+    def action_follow(self) -> None:
+        self.follow = not self.follow
+        log = self.query_one(SearchLog)
+        log.auto_scroll = self.follow
+        if self.follow:
+            log.scroll_end(animate=False)
+        self._update_log_status()
+
+    def action_log_source(self) -> None:
+        self.log_source = LOG_SOURCES[1] if self.log_source == LOG_SOURCES[0] else LOG_SOURCES[0]
+        log = self.query_one(SearchLog)
+        log.clear()
+        log.write_lines(list(self._logs[self.log_source]), scroll_end=self.follow)
+        self._update_log_status()
+
+    def action_search(self) -> None:
+        self.action_tab("log")
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.focus()
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self, event: Input.Submitted) -> None:
+        log = self.query_one(SearchLog)
+        self.follow = False
+        log.auto_scroll = False
+        found = log.search(event.value.strip())
+        event.input.display = False
+        log.focus()
+        if event.value.strip() and found is None:
+            self.notify(f"'{event.value.strip()}' not found in {self.log_source}", severity="warning")
+        self._update_log_status()
+
+    def action_next_match(self, direction: int = 1) -> None:
+        log = self.query_one(SearchLog)
+        if log.query:
+            self.follow, log.auto_scroll = False, False
+            log.next_match(backwards=direction < 0)
+            self._update_log_status()
+
+    def _jump_to_traceback(self) -> None:
+        """A failed run opens on its log, at the last traceback."""
+        self.action_tab("log")
+        log = self.query_one(SearchLog)
+        lines = list(log.lines)
+        for i in range(len(lines) - 1, -1, -1):
+            if lines[i].find("Traceback (most recent call last)") >= 0:
+                self.follow, log.auto_scroll = False, False
+                log.scroll_to(y=i, animate=False)
+                self._update_log_status()
+                return
+
+    # ---- system ----
+
+    @on(ProcsSampled)
+    def procs_sampled(self, message: ProcsSampled) -> None:
+        table = self.query_one("#procs", DataTable)
+        table.clear()
+        for row in message.rows:
+            table.add_row(*run_text.proc_cells(row), key=str(row.pid))
+
+    @on(GpusShared)
+    def gpus_shared(self, message: GpusShared) -> None:
+        sample, history = message.sample, message.history
+        mine = run_text.run_gpu_indices(self.snapshot.gpus if self.snapshot else "")
+        pids = {int(k.value) for k in self.query_one("#procs", DataTable).rows if k.value}
+        self._gpu_mem = {pid: mem for g in sample.gpus for pid, mem in g.processes if mem is not None}
+        used = {g.index for g in sample.gpus if any(pid in pids for pid, _ in g.processes)}
+        gpus = [g for g in sample.gpus if g.index in mine | used]
+        if gpus:
+            lines = [run_text.gpu_line(g, history) for g in gpus]
+        elif sample.gpus:
+            lines = ["this run uses no GPU", *run_text.host_lines(history, None)]
+        else:
+            lines = run_text.host_lines(history, sample.no_gpu_reason)
+        self.query_one("#gpu-panel", Static).update("\n".join(lines))
+
+    # ---- stop, resume, back ----
+
+    def action_back(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.display:
+            search.display = False
+            self.query_one(SearchLog).focus()
+            return
+        self.app.pop_screen()
+
+    def action_stop(self) -> None:
+        if self.snapshot is None or self.snapshot.status not in ACTIVE:
+            status = self.snapshot.status if self.snapshot else "unknown"
+            self.notify(f"cannot stop '{self.run_name}': it is {status}", severity="warning")
+            return
+        question = f"Stop run '{self.run_name}'? (SIGINT: it saves last.ckpt and can be resumed)"
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.stop_run())
+
+    def action_resume(self) -> None:
+        if self.snapshot is None or self.snapshot.status not in RESUMABLE:
+            status = self.snapshot.status if self.snapshot else "unknown"
+            self.notify(f"cannot resume '{self.run_name}': it is {status}", severity="warning")
+            return
+        question = f"Resume run '{self.run_name}' from its last checkpoint, in the same directory?"
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.resume_run())
+
+    def _root(self) -> tuple[int, int] | None:
+        snap = self.snapshot
+        return launcher.run_pid(self.run_dir, snap and snap.pid, snap and snap.create_time)
+
+    @work(thread=True, group="actions")
+    def stop_run(self) -> None:
+        root = self._root()
+        if root is None:
+            self.post_message(ActionFinished(f"'{self.run_name}' has no live process", error=True))
+            return
+        try:
+            launcher.stop(*root)
+        except launcher.LaunchError as exc:
+            self.post_message(ActionFinished(str(exc), error=True))
+            return
+        self.post_message(ActionFinished(f"stopping '{self.run_name}' (SIGINT sent)"))
+        if launcher.wait_gone(*root, timeout=self.settings.stop_grace_s):
+            self.post_message(ActionFinished(f"'{self.run_name}' stopped"))
+        else:
+            self.post_message(StopOverdue(self.run_name, *root))
+
+    @work(thread=True, group="actions")
+    def kill_run(self, root: tuple[int, int]) -> None:
+        launcher.kill(*root)
+        gone = launcher.wait_gone(*root, timeout=10.0)
+        text = f"'{self.run_name}' killed" if gone else f"'{self.run_name}' survived SIGKILL"
+        self.post_message(ActionFinished(text, error=not gone))
+
+    @work(thread=True, group="actions")
+    def resume_run(self) -> None:
+        try:
+            self.settings.launcher.resume(self.run_dir)
+        except (launcher.LaunchError, OSError) as exc:
+            self.post_message(ActionFinished(f"cannot resume '{self.run_name}': {exc}", error=True))
+            return
+        self.post_message(ActionFinished(f"resumed '{self.run_name}'"))
+
+    @on(ActionFinished)
+    def action_finished(self, message: ActionFinished) -> None:
+        message.stop()
+        self.notify(message.text, severity="error" if message.error else "information")
+        self._wake.set()
+
+    @on(StopOverdue)
+    def stop_overdue(self, message: StopOverdue) -> None:
+        message.stop()
+        question = (f"'{message.name}' is still running {self.settings.stop_grace_s:.0f} s after SIGINT. "
+                    "Kill it (SIGKILL)?")
+        root = (message.pid, message.pgid)
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(root))
+
+
+def overlay_pair(labels: list[str], current: str) -> tuple[str, str] | None:
+    """The train/val pair of the current metric (`train/loss` with `val/loss`), if both exist."""
+    leaf = current.split("/", 1)[-1].removesuffix(" (epoch)")
+    train = next((label for label in (f"train/{leaf}", f"train/{leaf} (epoch)") if label in labels), None)
+    val = f"val/{leaf}"
+    if train and val in labels:
+        return train, val
+    return None

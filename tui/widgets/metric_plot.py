@@ -1,0 +1,54 @@
+"""A metric plot: one series, or two overlaid (train vs val), against step or epoch."""
+
+from __future__ import annotations
+
+from textual.app import RenderResult
+from textual_plotext import PlotextPlot
+
+from tui.series import thin
+
+COLORS = ("cyan", "orange")
+
+
+class MetricPlot(PlotextPlot):
+    """`show(...)` replaces what is drawn; the figure is rebuilt only when that changed."""
+
+    DEFAULT_CSS = "MetricPlot { width: 1fr; height: 1fr; min-height: 6; }"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.labels: tuple[str, ...] = ()
+        self.axis = "step"
+        self._data: dict[str, tuple[list[float], list[float]]] = {}
+        self._spe: int | None = None
+        self._drawn: tuple[object, ...] | None = None
+
+    def show(self, data: dict[str, tuple[list[float], list[float]]], labels: tuple[str, ...],
+             axis: str, steps_per_epoch: int | None) -> None:
+        self._data = {label: data[label] for label in labels if label in data}
+        self.labels, self.axis, self._spe = labels, axis, steps_per_epoch
+        self._drawn = None
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        key = (self.labels, self.axis, self.size)
+        if key != self._drawn:
+            self._drawn = key
+            self._draw()
+        return super().render()
+
+    def _draw(self) -> None:
+        plt = self.plt
+        plt.clear_figure()
+        per_epoch = self.axis == "epoch" and bool(self._spe)
+        limit = max(8, 2 * self.size.width)
+        for color, label in zip(COLORS, self.labels, strict=False):
+            xs, ys = self._data.get(label, ([], []))
+            if per_epoch:
+                xs = [x / self._spe for x in xs]  # type: ignore[operator]
+            xs, ys = thin(xs, ys, limit)
+            if xs:
+                plt.plot(xs, ys, label=label if len(self.labels) > 1 else None, color=color,
+                         marker="braille")
+        plt.title(" vs ".join(self.labels) if self.labels else "no metrics yet")
+        plt.xlabel("epoch" if per_epoch else "step")
