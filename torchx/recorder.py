@@ -109,6 +109,12 @@ class RunRecorder:
         shown = f" {monitor}={value:.4g}" if monitor and value is not None else ""
         self.log(f"checkpoint {path} (epoch {epoch + 1}, step {step}){shown}")
 
+    def test(self, ckpt: str, metrics: dict[str, float]) -> None:
+        """A `test` event: a checkpoint's metrics on the test split (`python -m torchx.test`)."""
+        if self.events is not None:
+            self.events.write("test", ckpt=ckpt, metrics=metrics)
+        self.log(f"test {ckpt}: {fmt_metrics(metrics)}")
+
     def end(self, status: str, error: BaseException | None = None, reason: str | None = None) -> None:
         """The one `end` event of this start; later calls are ignored."""
         if self.ended or not self.started:
