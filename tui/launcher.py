@@ -135,6 +135,8 @@ def resume_argv(entry: tuple[str, ...], run_dir: Path, previous: dict[str, Any] 
     `config.yaml` (overrides included), so neither `--config` nor the overrides are repeated."""
     old = [str(a) for a in (previous or {}).get("argv") or []]
     device = ["--gpu", old[old.index("--gpu") + 1]] if "--gpu" in old[:-1] else []
+    if "-m" in old[:-1] and old[old.index("-m") + 1].startswith("torchx."):
+        entry = tuple(old[: old.index("-m") + 2])  # the entry that started it: checkpoints differ
     return [*entry, "--resume", run_dir.name, "--save-dir", str(run_dir.parent), *device]
 
 

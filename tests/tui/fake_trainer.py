@@ -1,7 +1,8 @@
 """A stand-in trainer for launcher tests: the entry's argv and stop contract, no torch.
 
-It starts a helper child (like a data-loader worker), writes `start` and an `epoch` event every
-0.1 s, and on SIGINT writes `ckpt/last.ckpt` and `end: stopped`, then exits with its child.
+It starts a helper child (like a data-loader worker), writes `start` and an `epoch` event every 0.1 s,
+and on SIGINT writes `ckpt/last.ckpt` and `end: stopped`, then exits with its child. With
+FAKE_IGNORE_SIGINT set it ignores SIGINT, like a trainer stuck in a step.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     stop = []
-    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    if os.environ.get("FAKE_IGNORE_SIGINT"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a trainer stuck in a step that never ends
+    else:
+        signal.signal(signal.SIGINT, lambda *_: stop.append(1))
     name = args.resume or args.name
     run_dir = Path(args.save_dir) / name
     (run_dir / "ckpt").mkdir(parents=True, exist_ok=True)

@@ -32,30 +32,27 @@ async def test_launch_finish_stop_resume_kill(tmp_path: Path) -> None:
         done = await wait_status(pilot, app, "short", "finished")
         assert done.epoch == 2 and done.metric is not None and done.metric[0] == "acc"
 
-        await launch(pilot, app, "long", LONG)
-        await wait_status(pilot, app, "long", "running", min_epoch=1)
-        await select(pilot, app, "long")
+        await launch(pilot, app, "ddp", LONG, procs=2)  # two DDP ranks on the CPU
+        await wait_status(pilot, app, "ddp", "running", min_epoch=1, timeout=150)
+        assert len({p.pid for p in run_processes(save)}) >= 2
+        await select(pilot, app, "ddp")
         await confirm(pilot, app, "s")
-        stopped = await wait_status(pilot, app, "long", "stopped")
-        assert (save / "long" / "ckpt" / "last.ckpt").is_file() and stopped.epoch < 60
+        stopped = await wait_status(pilot, app, "ddp", "stopped")
+        assert (save / "ddp" / "ckpt" / "last.ckpt").is_file() and stopped.epoch < 60
         await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after stop")
 
-        await select(pilot, app, "long")
-        await confirm(pilot, app, "r")
-        resumed = await wait_status(pilot, app, "long", "finished", timeout=200)
-        assert resumed.epoch == 60
-
-        await launch(pilot, app, "ddp", LONG, procs=2)
-        await wait_status(pilot, app, "ddp", "running", min_epoch=1, timeout=150)
-        assert len(run_processes(save)) >= 2  # both DDP ranks
         await select(pilot, app, "ddp")
+        await confirm(pilot, app, "r")
+        await wait_status(pilot, app, "ddp", "running", timeout=150)
         await confirm(pilot, app, "K")
-        await wait_status(pilot, app, "ddp", "lost")
+        lost = await wait_status(pilot, app, "ddp", "lost")
+        assert lost.epoch < 60
         await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after kill")
 
         await select(pilot, app, "ddp")
         await confirm(pilot, app, "r")
-        await wait_status(pilot, app, "ddp", "finished", timeout=250)
+        finished = await wait_status(pilot, app, "ddp", "finished", timeout=250)
+        assert finished.epoch == 60
         await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after the end")
 
 

@@ -143,3 +143,11 @@ def test_two_launchers_race_for_one_name(tmp_path: Path, fake_launcher: Launcher
     assert sorted(type(r).__name__ for r in results) == ["LaunchError", "PosixPath"]
     assert len(fake_launcher.children) + len(other.children) == 1
     launcher.kill(*launcher.run_pid(tmp_path / "same"))
+
+
+def test_resume_uses_the_entry_that_started_the_run(tmp_path: Path) -> None:
+    previous = {"argv": ["/py", "-m", "torchx.train", "--config", "c.yaml", "--name", "n", "--gpu", "0,1"]}
+    argv = launcher.resume_argv(launcher.DEFAULT_ENTRY, tmp_path / "n", previous)
+    assert argv == ["/py", "-m", "torchx.train", "--resume", "n", "--save-dir", str(tmp_path), "--gpu", "0,1"]
+    assert launcher.resume_argv(("x",), tmp_path / "n", None) == ["x", "--resume", "n", "--save-dir",
+                                                                   str(tmp_path)]
