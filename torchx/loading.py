@@ -28,7 +28,7 @@ class LoadedRun:
     ckpt_path: Path
 
 
-def load_run(run: str | Path, ckpt: str = "best", map_location: str | torch.device = "cpu") -> LoadedRun:
+def load_run(run: str | Path, ckpt: str = "best", device: str | torch.device = "cpu") -> LoadedRun:
     """`ckpt` is "best" (the best monitored checkpoint), "last", or a path (relative to the run)."""
     run_dir = Path(run)
     if not (run_dir / CONFIG_FILE).is_file():
@@ -36,12 +36,12 @@ def load_run(run: str | Path, ckpt: str = "best", map_location: str | torch.devi
     config = load_config(run_dir / CONFIG_FILE)
     path = find_checkpoint(run_dir, ckpt, (config.get("checkpoint") or {}).get("mode", "min"))
     model = wrappers.make(config["train_wrapper"])
-    state = torch.load(path, map_location=map_location, weights_only=False)
+    state = torch.load(path, map_location=device, weights_only=False)
     if state.get("format") == CKPT_FORMAT:  # the plain entry saves the wrapper's inner model only
         model.model.load_state_dict(state["model"])
     else:
         model.load_state_dict(state["state_dict"])
-    return LoadedRun(run_dir, config, model.eval(), path)
+    return LoadedRun(run_dir, config, model.to(device).eval(), path)
 
 
 def find_checkpoint(run_dir: Path, which: str, mode: str = "min") -> Path:
