@@ -72,7 +72,8 @@ class RunViewScreen(Screen[None]):
         self._taken_at = 0.0
         self._wake = threading.Event()
         self._gpu_mem: dict[int, int] = {}
-        self.metric_index = 0
+        self.chosen: str | None = None
+        """The metric the user picked (`m`, the table); None follows the first (validation) one."""
         self.overlay = False
         self.axis = "step"
         self.follow = True
@@ -195,12 +196,12 @@ class RunViewScreen(Screen[None]):
             return
         self._show_plot()
         table = self.query_one("#metric-table", DataTable)
-        cursor = table.cursor_row
         table.clear()
         for row in snap.metrics:
             table.add_row(*run_text.metric_cells(row), key=row.label)
-        if snap.metrics:
-            table.move_cursor(row=min(cursor, len(snap.metrics) - 1))
+        shown = self._labels()
+        if shown:
+            table.move_cursor(row=[m.label for m in snap.metrics].index(shown[0]))
         self._show_checkpoints(snap)
         if snap.config_text and not getattr(self, "_config_shown", False):
             self._config_shown = True
@@ -223,12 +224,12 @@ class RunViewScreen(Screen[None]):
         if snap is None or not snap.metrics:
             return ()
         labels = [m.label for m in snap.metrics]
+        current = self.chosen if self.chosen in labels else labels[0]
         if self.overlay:
-            current = labels[self.metric_index % len(labels)]
             pair = overlay_pair(labels, current) or overlay_pair(labels, "loss")
             if pair:
                 return pair
-        return (labels[self.metric_index % len(labels)],)
+        return (current,)
 
     def _show_plot(self) -> None:
         snap = self.snapshot
@@ -237,15 +238,18 @@ class RunViewScreen(Screen[None]):
 
     def action_next_metric(self, step: int = 1) -> None:
         if self.snapshot and self.snapshot.metrics:
-            self.metric_index = (self.metric_index + step) % len(self.snapshot.metrics)
-            self.query_one("#metric-table", DataTable).move_cursor(row=self.metric_index)
+            labels = [m.label for m in self.snapshot.metrics]
+            index = labels.index(self.chosen) if self.chosen in labels else 0
+            self.chosen = labels[(index + step) % len(labels)]
+            self.query_one("#metric-table", DataTable).move_cursor(row=labels.index(self.chosen))
             self._show_plot()
 
     @on(DataTable.RowHighlighted, "#metric-table")
     def metric_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        count = len(self.snapshot.metrics) if self.snapshot else 0
-        if event.cursor_row != self.metric_index and event.cursor_row < count:
-            self.metric_index = event.cursor_row
+        label = event.row_key.value
+        if self.snapshot and label and label != self._labels()[:1] and self.query_one(
+                "#metric-table", DataTable).has_focus:
+            self.chosen = str(label)
             self._show_plot()
 
     def action_overlay(self) -> None:

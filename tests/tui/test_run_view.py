@@ -1,0 +1,174 @@
+"""The live run view under the pilot: a real CPU run seen training (progress, ETA, plots), stopped
+and resumed from the view; a run made to fail shows its error and traceback; the GPU panel against
+a fake NVML with fixed readings, and against the real NVML where a driver exists."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from conftest import FakeNvml, screen_text, wait_until
+from helpers import DIGITS, make_app
+from rundirs import make_run
+
+from tui import launcher
+from tui.app import TorchxApp
+from tui.gpus import GpuSampler
+from tui.launcher import LaunchRequest
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.gpus import GpusScreen
+from tui.screens.run_view import RunViewScreen
+from tui.settings import Settings
+from tui.widgets.metric_plot import MetricPlot
+from tui.widgets.search_log import SearchLog
+
+FAST = ("trainer_params.log_every_n_steps=1", "trainer_params.limit_val_batches=2",
+        "trainer_params.enable_model_summary=false")
+
+
+class FixedNvml(FakeNvml):
+    """`FakeNvml` plus temperature, power and one compute process per GPU (fixed readings)."""
+
+    def __init__(self, count: int, pid: int) -> None:
+        super().__init__(count)
+        self.pid = pid
+
+    def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:
+        return 60 + handle
+
+    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:
+        return 250_000 + 1000 * handle
+
+    def nvmlDeviceGetEnforcedPowerLimit(self, handle: int) -> int:
+        return 700_000
+
+    def nvmlDeviceGetComputeRunningProcesses(self, handle: int) -> list[SimpleNamespace]:
+        return [SimpleNamespace(pid=self.pid if handle == 0 else 1, usedGpuMemory=(3 + handle) * 2**30)]
+
+
+def view(app) -> RunViewScreen:
+    screen = app.screen
+    assert isinstance(screen, RunViewScreen), screen
+    return screen
+
+
+def launch(app, name: str, *overrides: str) -> None:
+    request = LaunchRequest(DIGITS, name, app.settings.save_dir, overrides=(*FAST, *overrides))
+    app.settings.launcher.launch(request)
+
+
+async def test_live_view_of_a_real_run_then_stop_and_resume(tmp_path: Path, reap_tmp) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        launch(app, "live", "trainer_params.max_epochs=8")
+        app.open_run("live")
+        screen = view(app)
+        await wait_until(pilot, lambda: screen.snapshot and screen.snapshot.progress.step, 120, "a first step")
+        first = screen.snapshot.progress
+        plot = screen.query_one(MetricPlot)
+
+        def moved() -> bool:
+            p = screen.snapshot.progress
+            return p.step > first.step + 10 and p.eta_s is not None and p.epoch >= 1
+
+        await wait_until(pilot, moved, 120, "progress, ETA and a second epoch")
+        text = screen_text(app)
+        assert "running" in text and "ETA" in text and "finish" in text and "samples/s" in text
+        assert f"step {screen.snapshot.progress.step}/" in text or "step " in text
+        await wait_until(pilot, lambda: plot.labels == ("val/acc",), 5, "the validation metric plotted")
+        assert len(screen.snapshot.series["train/loss"][0]) > 10
+        await pilot.press("m")
+        assert plot.labels != ("val/acc",)
+        await pilot.press("o")
+        assert set(plot.labels) == {"train/loss", "val/loss"}
+        grown = len(screen.snapshot.series["train/loss"][0])
+        await wait_until(pilot, lambda: len(screen.snapshot.series["train/loss"][0]) > grown, 60, "more points")
+
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "the stop question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.snapshot.status == "stopped", 60, "the run to stop")
+        stopped_at = screen.snapshot.progress.step
+        assert "last.ckpt" in [c.name for c in screen.snapshot.checkpoints]
+
+        run_dir = app.settings.save_dir / "live"
+        await wait_until(pilot, lambda: launcher.run_pid(run_dir) is None, 60, "the trainer to exit")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "the resume question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.snapshot.status in ("running", "finished")
+                         and screen.snapshot.progress.step > stopped_at, 120, "the resumed run to train")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RunViewScreen)
+
+
+async def test_failed_run_shows_error_and_traceback(tmp_path: Path, reap_tmp) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        launch(app, "bad", "trainer_params.max_epochs=3", "train_wrapper.args.sched_spec.args.T_max=0")
+        app.open_run("bad")
+        screen = view(app)
+        await wait_until(pilot, lambda: screen.snapshot and screen.snapshot.status == "failed", 120, "failure")
+        log = screen.query_one(SearchLog)
+        await wait_until(pilot, lambda: "ZeroDivisionError" in screen_text(app)
+                         and "Traceback (most recent call last)" in screen_text(app), 30, "the traceback")
+        text = screen_text(app)
+        assert "✘ ZeroDivisionError: integer modulo by zero" in text  # the header's error line
+        assert screen.query_one("#tabs").active == "log"
+        await pilot.press("slash", *"modulo", "enter")
+        assert log.match is not None and "modulo" in log.lines[log.match]
+        await pilot.pause()
+        assert "/modulo: " in str(screen.query_one("#log-status").content)
+        await pilot.press("l")
+        assert screen.log_source == "stdout.log"
+        await wait_until(pilot, lambda: any("ZeroDivisionError" in line for line in log.lines), 10, "stdout")
+
+
+async def test_gpu_panel_with_fixed_nvml(tmp_path: Path) -> None:
+    save = tmp_path / "save"
+    make_run(save, "on-gpu", "running", gpus="0,1")  # its trainer pid is this test process
+    nvml = FixedNvml(2, os.getpid())
+    app = TorchxApp(Settings(save_dir=save, configs_dir=tmp_path, cache_dir=tmp_path / "cache",
+                             refresh_s=0.25, sampler_factory=lambda: GpuSampler(nvml)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_run("on-gpu")
+        screen = view(app)
+        await pilot.press("3")
+        panel = screen.query_one("#gpu-panel")
+        await wait_until(pilot, lambda: "GPU1" in str(panel.content), 10, "the GPU panel")
+        text = str(panel.content)
+        assert "GPU0  10%" in text and "4.0/80.0 GiB" in text and "60°C" in text and "250/700 W" in text
+        assert "GPU1  50%" in text and "61°C" in text
+        procs = screen.query_one("#procs")
+        await wait_until(pilot, lambda: procs.row_count >= 1
+                         and "3,072 MiB" in str(procs.get_row(str(os.getpid()))), 10, "GPU memory per process")
+        assert nvml.inits == 1 and nvml.handle_lookups == 2  # one sampler for the app, handles cached
+        await pilot.press("escape", "g")
+        gpus = app.screen
+        assert isinstance(gpus, GpusScreen)
+        owners = gpus.query_one("#gpu-procs")
+        await wait_until(pilot, lambda: owners.row_count == 2, 10, "the GPU owners")
+        rows = [owners.get_row_at(i) for i in range(2)]
+        assert rows[0][1] == str(os.getpid()) and rows[0][3] == "3,072 MiB"
+        assert "not a torchx run" in rows[0][4] and rows[1][1] == "1"
+        assert nvml.inits == 1
+
+
+async def test_gpu_screen_with_the_real_nvml(tmp_path: Path) -> None:
+    pynvml = pytest.importorskip("pynvml")
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        pytest.skip("no NVIDIA driver on this machine")
+    count = pynvml.nvmlDeviceGetCount()
+    pynvml.nvmlShutdown()
+    (tmp_path / "save").mkdir()
+    app = TorchxApp(Settings(save_dir=tmp_path / "save", configs_dir=tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("g")
+        summary = app.screen.query_one("#gpu-summary")
+        await wait_until(pilot, lambda: f"{count} GPU(s)" in str(summary.content), 20, "real readings")
+        text = str(summary.content)
+        assert "GPU0" in text and "GiB" in text and "°C" in text
