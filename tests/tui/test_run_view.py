@@ -65,7 +65,8 @@ async def test_live_view_of_a_real_run_then_stop_and_resume(tmp_path: Path, reap
         launch(app, "live", "trainer_params.max_epochs=8")
         app.open_run("live")
         screen = view(app)
-        await wait_until(pilot, lambda: screen.snapshot and screen.snapshot.progress.step, 120, "a first step")
+        await wait_until(pilot, lambda: screen.snapshot and screen.snapshot.progress.step, 120,
+                         "a first step")
         first = screen.snapshot.progress
         plot = screen.query_one(MetricPlot)
 
@@ -84,7 +85,8 @@ async def test_live_view_of_a_real_run_then_stop_and_resume(tmp_path: Path, reap
         await pilot.press("o")
         assert set(plot.labels) == {"train/loss", "val/loss"}
         grown = len(screen.snapshot.series["train/loss"][0])
-        await wait_until(pilot, lambda: len(screen.snapshot.series["train/loss"][0]) > grown, 60, "more points")
+        await wait_until(pilot, lambda: len(screen.snapshot.series["train/loss"][0]) > grown, 60,
+                         "more points")
 
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "the stop question")
@@ -110,7 +112,8 @@ async def test_failed_run_shows_error_and_traceback(tmp_path: Path, reap_tmp) ->
         launch(app, "bad", "trainer_params.max_epochs=3", "train_wrapper.args.sched_spec.args.T_max=0")
         app.open_run("bad")
         screen = view(app)
-        await wait_until(pilot, lambda: screen.snapshot and screen.snapshot.status == "failed", 120, "failure")
+        await wait_until(pilot, lambda: screen.snapshot and screen.snapshot.status == "failed", 120,
+                         "failure")
         log = screen.query_one(SearchLog)
         await wait_until(pilot, lambda: "ZeroDivisionError" in screen_text(app)
                          and "Traceback (most recent call last)" in screen_text(app), 30, "the traceback")
@@ -143,7 +146,8 @@ async def test_gpu_panel_with_fixed_nvml(tmp_path: Path) -> None:
         assert "GPU1  50%" in text and "61°C" in text
         procs = screen.query_one("#procs")
         await wait_until(pilot, lambda: procs.row_count >= 1
-                         and "3,072 MiB" in str(procs.get_row(str(os.getpid()))), 10, "GPU memory per process")
+                         and "3,072 MiB" in str(procs.get_row(str(os.getpid()))), 10,
+                         "GPU memory per process")
         assert nvml.inits == 1 and nvml.handle_lookups == 2  # one sampler for the app, handles cached
         await pilot.press("escape", "g")
         gpus = app.screen

@@ -1,0 +1,48 @@
+"""Snapshots of the run view at 80x24 and 120x40, from a fixed run directory, clock and GPUs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from conftest import wait_until
+from run_view_app import NAME, build
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield tmp_path
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def opened(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    pilot.app.open_run(NAME)
+    await wait_until(pilot, lambda: getattr(pilot.app.screen, "snapshot", None) is not None, 10, "the view")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def opened_on_system_tab(pilot) -> None:
+    await opened(pilot)
+    await pilot.press("3")
+    panel = pilot.app.screen.query_one("#gpu-panel")
+    await wait_until(pilot, lambda: "CPU" in str(panel.content), 10, "the system panel")
+    await pilot.pause()
+
+
+def test_run_view_80x24(workdir: Path, snap_compare) -> None:
+    assert snap_compare(build(workdir), terminal_size=(80, 24), run_before=opened)
+
+
+def test_run_view_120x40(workdir: Path, snap_compare) -> None:
+    assert snap_compare(build(workdir), terminal_size=(120, 40), run_before=opened)
+
+
+def test_run_view_system_tab_120x40(workdir: Path, snap_compare) -> None:
+    assert snap_compare(build(workdir), terminal_size=(120, 40), run_before=opened_on_system_tab)
