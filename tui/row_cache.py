@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE
-from torchx.experiment import RUN_JSON, write_json_atomic
+from torchx.experiment import RUN_JSON
 
 VERSION = 1
 Key = tuple[int, int, int, int]
@@ -60,6 +61,9 @@ def save(path: Path, rows: dict[str, tuple[Key, Any]]) -> None:
                "rows": {name: {"key": list(key), "row": asdict(row)} for name, (key, row) in rows.items()}}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, payload)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(payload, separators=(",", ":")))
+        os.replace(tmp, path)
     except OSError:
         pass

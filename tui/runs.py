@@ -59,8 +59,8 @@ class RunTracker:
     reader: EventReader = field(init=False)
     summary: RunSummary = field(default_factory=RunSummary)
     run_json: dict[str, Any] | None = None
-    _run_json_mtime: float | None = None
-    _dir_mtime: float | None = None
+    _run_json_mtime: int | None = None
+    _dir_mtime: int | None = None
     row: RunRow | None = None
     monitor: str | None = None
     """The checkpoint's monitored metric: the validation metric the table shows."""
@@ -69,12 +69,11 @@ class RunTracker:
     def __post_init__(self) -> None:
         self.reader = EventReader(self.path / EVENTS_FILE)
 
-    def adopt(self, row: RunRow | None) -> None:
+    def adopt(self, row: RunRow | None, key: row_cache.Key) -> None:
         """Start from a cached row of a settled run: no file is read until the directory changes."""
         if row is not None and row.status in SETTLED:
             self.row, self._from_cache = row, True
-            self._dir_mtime = _mtime(self.path)
-            self.reader.offset = _size(self.reader.path)
+            self._dir_mtime, self.reader.offset = key[0], key[1]
 
     def refresh(self, host: str) -> RunRow:
         """Read what is new; a settled run whose directory is unchanged costs two `stat` calls."""
@@ -117,7 +116,7 @@ class RunTracker:
             eta_s=s.eta_s if status == "running" else None,
             metric=latest_val_metric(s.metrics, self.monitor),
             gpus=_gpus_text(rj, s.devices),
-            started=_first_launch(rj) or s.first_start_time or self._dir_mtime,
+            started=_first_launch(rj) or s.first_start_time or (self._dir_mtime or 0) / 1e9 or None,
             elapsed_s=s.elapsed_s,
             running_since=s.last_time if status == "running" else None,
             bad_lines=bad,
@@ -154,8 +153,9 @@ class RunsScanner:
             removed += batch_removed
         return changed, removed
 
-    def poll_batches(self, batch: int = 2000) -> Iterator[tuple[list[RunRow], list[str]]]:
-        """`poll` in pieces of at most `batch` changed rows, so a first fill shows rows early."""
+    def poll_batches(self, every_s: float = 0.25) -> Iterator[tuple[list[RunRow], list[str]]]:
+        """`poll` in pieces, one every `every_s` seconds of scanning, so a long first fill shows rows
+        early without repainting the table for every run."""
         seen = {p.name: p for p in self._list()}
         removed = [name for name in self.trackers if name not in seen]
         for name in removed:
@@ -164,6 +164,7 @@ class RunsScanner:
         period = max(1, -(-settled // max(1, self.settled_per_poll)))
         turn, self._polls = self._polls % period, self._polls + 1
         changed: list[RunRow] = []
+        due = time.monotonic() + every_s
         for i, (name, path) in enumerate(seen.items()):
             tracker, before = self.trackers.get(name), None
             if tracker is None:
@@ -175,10 +176,10 @@ class RunsScanner:
             row = tracker.refresh(self.host)
             if row != before:
                 changed.append(row)
-                self._cache_dirty = True
-            if len(changed) >= batch:
+                self._cache_dirty = self._cache_dirty or not tracker._from_cache
+            if changed and time.monotonic() >= due:
                 yield changed, removed
-                changed, removed = [], []
+                changed, removed, due = [], [], time.monotonic() + every_s
         yield changed, removed
         self._save_cache()
 
@@ -196,7 +197,7 @@ class RunsScanner:
         tracker = RunTracker(path)
         cached = self._cached.pop(name, None)
         if cached is not None and row_cache.file_key(str(path)) == cached[0]:
-            tracker.adopt(_row_from_dict(cached[1]))
+            tracker.adopt(_row_from_dict(cached[1]), cached[0])
         return tracker
 
     def _save_cache(self) -> None:
@@ -239,9 +240,10 @@ def latest_val_metric(metrics: dict[str, float], monitor: str | None = None) -> 
     return None
 
 
-def _mtime(path: Path) -> float | None:
+def _mtime(path: Path) -> int | None:
+    """Modification time in nanoseconds (the unit `row_cache` keys use)."""
     try:
-        return os.stat(path).st_mtime
+        return os.stat(path).st_mtime_ns
     except OSError:
         return None
 

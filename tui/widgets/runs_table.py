@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.widgets import DataTable
 
 from tui.runs import ACTIVE, COLUMN_WIDTHS, COLUMNS, RunRow, row_cells
@@ -18,7 +19,15 @@ STATUS_COLUMN = COLUMNS.index("status")
 CLOCK_COLUMNS = tuple(COLUMNS.index(c) for c in ("ETA", "time"))
 
 
-class RunsTable(DataTable[str | Text]):
+class NameCell(Text):
+    """The name column's cell: shows the (possibly clipped) name, sorts by the full one."""
+
+    def __init__(self, text: str, run_name: str) -> None:
+        super().__init__(text, no_wrap=True)
+        self.run_name = run_name
+
+
+class RunsTable(DataTable[Text]):
     """Keeps the last `RunRow` per name so a scan result repaints only what changed."""
 
     def __init__(self, clock: Callable[[], float], **kwargs: object) -> None:
@@ -59,7 +68,7 @@ class RunsTable(DataTable[str | Text]):
             added.sort(key=lambda r: r.sort_key)
             for r in added:
                 self.add_row(*self._styled(r, self._cells[r.name]), key=r.name)
-            self.sort("name", key=lambda name: self.runs[name].sort_key)
+            self.sort("name", key=lambda cell: self.runs[cell.run_name].sort_key)
             self._restore(selected)
 
     def tick(self) -> None:
@@ -77,9 +86,28 @@ class RunsTable(DataTable[str | Text]):
             if old is None or old[i] != cells[i]:
                 self.update_cell(row.name, column, styled[i])
 
-    def _styled(self, row: RunRow, cells: tuple[str, ...]) -> tuple[str | Text, ...]:
-        status = Text(cells[STATUS_COLUMN], style=STATUS_STYLES.get(row.status, ""))
-        return (*cells[:STATUS_COLUMN], status, *cells[STATUS_COLUMN + 1:])
+    def _styled(self, row: RunRow, cells: tuple[str, ...]) -> tuple[Text, ...]:
+        """Text, never markup: a directory may be called `[x]`."""
+        status_style = STATUS_STYLES.get(row.status, "")
+        styled = [Text(cell, style=status_style if i == STATUS_COLUMN else "", no_wrap=True)
+                  for i, cell in enumerate(cells)]
+        styled[0] = NameCell(cells[0], row.name)
+        return tuple(styled)
+
+    def _update_dimensions(self, new_rows: object) -> None:
+        """Every column has a fixed width and every row one line, so nothing needs measuring.
+
+        DataTable measures each cell of each new row here, which takes seconds for 10,000 runs; this
+        sets the virtual size it would have computed. Falls back to Textual's own if its internals move.
+        """
+        try:
+            width = sum(c.get_render_width(self) for c in self.columns.values())
+            header = self.header_height if self.show_header else 0
+            size = Size(width + self._row_label_column_width, self._total_row_height + header)
+        except AttributeError:
+            super()._update_dimensions(new_rows)  # type: ignore[arg-type]
+            return
+        self.virtual_size = size
 
     def _restore(self, name: str | None) -> None:
         if name is not None and name in self.runs:
