@@ -153,9 +153,9 @@ class RunsScanner:
             removed += batch_removed
         return changed, removed
 
-    def poll_batches(self, every_s: float = 0.25) -> Iterator[tuple[list[RunRow], list[str]]]:
-        """`poll` in pieces, one every `every_s` seconds of scanning, so a long first fill shows rows
-        early without repainting the table for every run."""
+    def poll_batches(self, first_s: float = 0.5) -> Iterator[tuple[list[RunRow], list[str]]]:
+        """`poll` in pieces: the first after `first_s` seconds of scanning, each later one after four
+        times as long, so a long first fill shows rows early yet re-sorts the table only a few times."""
         seen = {p.name: p for p in self._list()}
         removed = [name for name in self.trackers if name not in seen]
         for name in removed:
@@ -164,7 +164,8 @@ class RunsScanner:
         period = max(1, -(-settled // max(1, self.settled_per_poll)))
         turn, self._polls = self._polls % period, self._polls + 1
         changed: list[RunRow] = []
-        due = time.monotonic() + every_s
+        wait = first_s
+        due = time.monotonic() + wait
         for i, (name, path) in enumerate(seen.items()):
             tracker, before = self.trackers.get(name), None
             if tracker is None:
@@ -179,7 +180,8 @@ class RunsScanner:
                 self._cache_dirty = self._cache_dirty or not tracker._from_cache
             if changed and time.monotonic() >= due:
                 yield changed, removed
-                changed, removed, due = [], [], time.monotonic() + every_s
+                wait = 4 * wait
+                changed, removed, due = [], [], time.monotonic() + wait
         yield changed, removed
         self._save_cache()
 

@@ -117,3 +117,20 @@ async def test_gpu_picker_is_live_and_sampled_off_the_ui_thread(tmp_path: Path) 
         await wait_until(pilot, run_json.exists, 30, "the launch")
     argv = json.loads(run_json.read_text())["argv"]
     assert argv[argv.index("--gpu") + 1] == "0"  # GPU 0 is preselected
+
+
+async def test_odd_names_show_literally_and_long_names_sort(tmp_path: Path) -> None:
+    from helpers import table
+    from rundirs import T0, make_run
+
+    app = make_app(tmp_path)
+    save = app.settings.save_dir
+    (save / "[bold]odd").mkdir()
+    for i in range(3):
+        make_run(save, f"a-very-long-config-name-for-sorting-2026112{i}-000000", "finished", t=T0 + i)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: table(app).row_count == 4, 10, "the table")
+        assert "[bold]odd" in screen_text(app)
+        order = [table(app).coordinate_to_cell_key((i, 0)).row_key.value for i in range(4)]
+        assert order == [f"a-very-long-config-name-for-sorting-2026112{i}-000000" for i in (2, 1, 0)] + [
+            "[bold]odd"]
