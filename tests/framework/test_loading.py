@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from torchx import datasets
 def digits_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished 4-epoch digits run of each entry; its best epoch is a checkpoint of its own."""
     save_dir = tmp_path_factory.mktemp("save")
-    result = run_entry(request.param, "--config", DIGITS, "--save-dir", str(save_dir), "--name", "d",
+    relative = os.path.relpath(save_dir, REPO)  # as the default `--save-dir save` is
+    result = run_entry(request.param, "--config", DIGITS, "--save-dir", relative, "--name", "d",
                        "trainer_params.max_epochs=4")
     assert result.returncode == 0, result.stderr[-3000:]
     return save_dir / "d"

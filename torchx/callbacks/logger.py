@@ -75,8 +75,9 @@ class BaseLogger(pl.Callback):
     def on_checkpoint_saved(self, trainer: pl.Trainer, path: str, monitor: str | None,
                             value: float | None) -> None:
         if self.recorder is not None and trainer.is_global_zero:
-            self.recorder.ckpt(str(Path(path).relative_to(self.run_dir)), trainer.current_epoch,
-                               progress_step(trainer), monitor, value)
+            # Lightning makes checkpoint paths absolute; the run dir may be relative (--save-dir save)
+            relative = Path(path).resolve().relative_to(self.run_dir.resolve())
+            self.recorder.ckpt(str(relative), trainer.current_epoch, progress_step(trainer), monitor, value)
 
 
 def progress_step(trainer: pl.Trainer) -> int:

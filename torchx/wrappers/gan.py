@@ -34,6 +34,7 @@ class GanWrapper(pl.LightningModule):
         "g_model_spec": "models", "d_model_spec": "models", "loss_spec": "losses",
         "g_optim_spec": "optim", "d_optim_spec": "optim", "g_sched_spec": "sched", "d_sched_spec": "sched",
     }
+    optimizer_names = ("g", "d")  # metric suffixes of per-optimizer callbacks (lr_monitor, grad_norm)
 
     def __init__(self, g_model_spec: dict[str, Any], d_model_spec: dict[str, Any], loss_spec: dict[str, Any],
                  g_optim_spec: dict[str, Any], d_optim_spec: dict[str, Any],
@@ -55,8 +56,6 @@ class GanWrapper(pl.LightningModule):
         noise = torch.randn(num_samples, self.generator.latent_dim, generator=fixed)
         self.register_buffer("sample_noise", noise, persistent=False)
         self.register_buffer("sample_labels", self._grid_labels(num_samples), persistent=False)
-
-    optimizer_names = ("g", "d")  # metric suffixes of per-optimizer callbacks (lr_monitor, grad_norm)
 
     @property
     def optimizer_steps_per_batch(self) -> int:
