@@ -30,7 +30,8 @@ class RunsScreen(Screen[None]):
         Binding("s", "stop", "Stop"),
         Binding("K", "kill", "Kill"),
         Binding("r", "resume", "Resume"),
-        Binding("g", "refresh", "Refresh", show=False),
+        Binding("g", "app.gpus", "GPUs"),
+        Binding("f5", "refresh", "Refresh", show=False),
     ]
 
     def __init__(self, settings: Settings) -> None:
@@ -70,6 +71,12 @@ class RunsScreen(Screen[None]):
                 return
             self._wake.wait(self.settings.refresh_s)
             self._wake.clear()
+
+    @on(RunsTable.RowSelected, "#runs")
+    def open_run(self, event: RunsTable.RowSelected) -> None:
+        """`enter` on a row opens the run's live view."""
+        if event.row_key.value is not None:
+            self.app.open_run(str(event.row_key.value))  # type: ignore[attr-defined]
 
     def action_refresh(self) -> None:
         self._wake.set()
