@@ -8,6 +8,7 @@ root is rank 0); anything else below is a worker. Torch- and Textual-free.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import psutil
 from tui import launcher
 
 ENTRY_MODULES = ("torchx.train_pl", "torchx.train")
+SETTLED_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class ProcSampler:
             if row is not None:
                 rows.append(row)
         self._procs = keep
+        self._roles = {k: v for k, v in self._roles.items() if k in keep}
         return sorted(rows, key=lambda r: (r.pid != root[0], r.role.startswith("worker"), r.pid))
 
     def _row(self, proc: psutil.Process, root_pid: int, keep: dict[tuple[int, float], psutil.Process],
@@ -68,7 +71,9 @@ class ProcSampler:
             return None
         role = self._roles.get(key)
         if role is None:
-            role = self._roles[key] = process_role(proc, root_pid)
+            role = process_role(proc, root_pid)
+            if time.time() - key[1] > SETTLED_S:  # before its exec, a child shows its parent's argv
+                self._roles[key] = role
         return ProcRow(proc.pid, ppid, role, name, cpu, rss, gpu_mem.get(proc.pid))
 
 

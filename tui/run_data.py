@@ -55,6 +55,7 @@ class Progress:
     eta_s: float | None
     finish_at: float | None
     samples_per_s: float | None
+    ended_at: float | None = None
 
 
 @dataclass
@@ -136,7 +137,7 @@ def progress(s: RunSummary, status: str, now: float) -> Progress:
         finish = now + eta
     epoch = s.epoch if isinstance(s.epoch, int) else None
     return Progress(epoch, s.max_epochs, s.step, total, fraction, elapsed, eta, finish,
-                    s.samples_per_s if status == "running" else None)
+                    s.samples_per_s if status == "running" else None, s.end_time)
 
 
 def predicted_total_s(events: list[dict[str, Any]], at_fraction: float) -> tuple[float, float] | None:

@@ -22,10 +22,10 @@ from tui.run_data import RunData
 
 FULL_READ_BYTES = 8 << 20
 HEAD_BYTES = 1 << 20
-TAIL_BYTES = 4 << 20
+TAIL_BYTES = 1 << 20
 CHUNK_BYTES = 8 << 20
 PROBES = 1024
-PROBE_BYTES = 16 << 10
+PROBE_BYTES = 4 << 10
 STEP_MARK = b'"event": "step"'
 OTHER_MARKS = (b'"event": "start"', b'"event": "epoch"', b'"event": "ckpt"', b'"event": "end"')
 

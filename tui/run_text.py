@@ -63,6 +63,8 @@ def timing_line(p: Progress, now: float, localtime: Localtime = time.localtime) 
         parts.append(f"finish {time.strftime(fmt, localtime(finish))}")
     if p.samples_per_s:
         parts.append(f"{p.samples_per_s:,.0f} samples/s")
+    if p.eta_s is None and p.ended_at is not None:
+        parts.append(f"ended {time.strftime('%Y-%m-%d %H:%M', localtime(p.ended_at))}")
     return "  ·  ".join(parts)
 
 

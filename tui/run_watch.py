@@ -71,6 +71,8 @@ class RunWatch:
         self._ckpts: tuple[Checkpoint, ...] = ()
         self._last: tuple[int, str, int] | None = None
         self._ckpt_events = -1
+        self._card_key: tuple[float | None, bool] | None = None
+        self._card = ""
         self._opened = False
 
     @property
@@ -84,7 +86,10 @@ class RunWatch:
         self.loader.open()
         self._opened = True
 
-    def poll(self, now: float, force: bool = False) -> tuple[RunSnapshot | None, dict[str, list[str]]]:
+    def poll(self, now: float, force: bool = False,
+             snapshot: bool = True) -> tuple[RunSnapshot | None, dict[str, list[str]]]:
+        """Fold what is new; a snapshot only when something changed (or `force`), and only when
+        `snapshot` (the caller's rate limit: a change not snapshotted now is reported next time)."""
         if not self._opened:
             self.open()
         self.loader.poll()
@@ -94,7 +99,7 @@ class RunWatch:
         status = self._status()
         ckpts = self._checkpoints()
         key = (self.data.version, status, len(ckpts))
-        if key == self._last and not force:
+        if not force and (key == self._last or not snapshot):
             return None, logs
         self._last = key
         return self.snapshot(status, now), logs
@@ -115,9 +120,16 @@ class RunWatch:
             checkpoints=self._ckpts, bad_lines=len(self.loader.reader.bad_lines),
             loading=self.loader.backfilling, pid=s.pid, create_time=s.create_time,
             argv=tuple(data.argv) if data.argv else None, entry=data.entry,
-            reproduce=reproduce_text(reproduce(self.run_dir, data.argv, data.entry)),
+            reproduce=self._reproduce(),
             config_text=self.config_text,
         )
+
+    def _reproduce(self) -> str:
+        key = (self._run_json_mtime, self.data.argv is not None)
+        if key != self._card_key:
+            self._card_key = key
+            self._card = reproduce_text(reproduce(self.run_dir, self.data.argv, self.data.entry))
+        return self._card
 
     def _status(self) -> str:
         mtime = _mtime(self.run_dir / RUN_JSON)

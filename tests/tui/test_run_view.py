@@ -123,7 +123,7 @@ async def test_failed_run_shows_error_and_traceback(tmp_path: Path, reap_tmp) ->
         await pilot.press("slash", *"modulo", "enter")
         assert log.match is not None and "modulo" in log.lines[log.match]
         await pilot.pause()
-        assert "/modulo: " in str(screen.query_one("#log-status").content)
+        assert "/modulo: " in screen.query_one("#log-status").text
         await pilot.press("l")
         assert screen.log_source == "stdout.log"
         await wait_until(pilot, lambda: any("ZeroDivisionError" in line for line in log.lines), 10, "stdout")
@@ -140,8 +140,8 @@ async def test_gpu_panel_with_fixed_nvml(tmp_path: Path) -> None:
         screen = view(app)
         await pilot.press("3")
         panel = screen.query_one("#gpu-panel")
-        await wait_until(pilot, lambda: "GPU1" in str(panel.content), 10, "the GPU panel")
-        text = str(panel.content)
+        await wait_until(pilot, lambda: "GPU1" in panel.text, 10, "the GPU panel")
+        text = panel.text
         assert "GPU0  10%" in text and "4.0/80.0 GiB" in text and "60°C" in text and "250/700 W" in text
         assert "GPU1  50%" in text and "61°C" in text
         procs = screen.query_one("#procs")

@@ -32,7 +32,7 @@ async def opened_on_system_tab(pilot) -> None:
     await opened(pilot)
     await pilot.press("3")
     panel = pilot.app.screen.query_one("#gpu-panel")
-    await wait_until(pilot, lambda: "CPU" in str(panel.content), 10, "the system panel")
+    await wait_until(pilot, lambda: "GPU0" in panel.text, 10, "the system panel")
     await pilot.pause()
 
 

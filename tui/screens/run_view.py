@@ -31,6 +31,7 @@ from tui.messages import (
 from tui.run_watch import LOG_SOURCES, RunSnapshot, RunWatch
 from tui.runs import ACTIVE, RESUMABLE
 from tui.screens.confirm import ConfirmScreen
+from tui.widgets.line import Line
 from tui.widgets.metric_plot import MetricPlot
 from tui.widgets.search_log import SearchLog
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from tui.settings import Settings
 
 POLL_S = 0.25
+SNAPSHOT_S = 0.5
 PROCS_S = 1.0
 STATUS_STYLES = {"running": "bold green", "finished": "cyan", "failed": "bold red", "stopped": "yellow",
                  "lost": "bold magenta", "starting": "green"}
@@ -81,24 +83,25 @@ class RunViewScreen(Screen[None]):
         self._logs: dict[str, deque[str]] = {s: deque(maxlen=MAX_LINES) for s in LOG_SOURCES}
         self._dirty = False
         self._shown_traceback = False
+        self._shown: dict[str, object] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="header"):
-            yield Static("", id="title", markup=False)
-            yield Static("", id="progress", markup=False)
-            yield Static("", id="timing", markup=False)
-            yield Static("", id="error", markup=False)
+            yield Line(id="title")
+            yield Line(id="progress")
+            yield Line(id="timing")
+            yield Line(id="error")
         with TabbedContent(id="tabs", initial="metrics"):
             with TabPane("Metrics", id="metrics"), Horizontal():
                 yield MetricPlot(id="plot")
                 yield DataTable(id="metric-table", cursor_type="row", zebra_stripes=False)
             with TabPane("Log", id="log"):
-                yield Static("", id="log-status", markup=False)
+                yield Line(id="log-status")
                 yield SearchLog(id="log-view", max_lines=MAX_LINES)
                 yield Input(id="search", placeholder="search the log (enter; n/N next/previous)",
                             compact=True)
             with TabPane("System", id="system"):
-                yield Static("", id="gpu-panel", markup=False)
+                yield Line(id="gpu-panel")
                 yield DataTable(id="procs", cursor_type="row", zebra_stripes=False)
             with TabPane("Config", id="config"), VerticalScroll():
                 yield Static("", id="config-text")
@@ -129,12 +132,14 @@ class RunViewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="run-view")
     def follow_run(self) -> None:
-        worker, next_procs, first = get_current_worker(), 0.0, True
+        worker, next_procs, next_snapshot, first = get_current_worker(), 0.0, 0.0, True
         while not worker.is_cancelled:
             now = self.settings.clock()
-            snapshot, logs = self.watch.poll(now, force=first)
+            due = time.monotonic() >= next_snapshot
+            snapshot, logs = self.watch.poll(now, force=first, snapshot=due)
             if snapshot is not None:
                 self.post_message(RunSnapshotReady(snapshot, now))
+                next_snapshot = time.monotonic() + SNAPSHOT_S
             for source, lines in logs.items():
                 if lines:
                     self.post_message(LogLinesRead(source, lines))
@@ -169,7 +174,7 @@ class RunViewScreen(Screen[None]):
     def _show_header(self) -> None:
         snap = self.snapshot
         if snap is None:
-            self.query_one("#title", Static).update(f"{self.run_name}  (reading…)")
+            self.query_one("#title", Line).set(f"{self.run_name}  (reading…)")
             return
         now = self.settings.clock()
         progress = run_text.advance(snap.progress, now - self._taken_at) if snap.status == "running" \
@@ -180,34 +185,57 @@ class RunViewScreen(Screen[None]):
             title.append(f"  ({snap.bad_lines} bad event lines skipped)", "yellow")
         if snap.loading:
             title.append("  loading history…", "dim")
-        self.query_one("#title", Static).update(title)
-        width = self.size.width or 80
-        self.query_one("#progress", Static).update(run_text.progress_line(progress, width))
-        self.query_one("#timing", Static).update(run_text.timing_line(progress, now, self.localtime))
+        self.query_one("#title", Line).set(title)
+        width = (self.size.width or 80) - 2  # the header's padding
+        self.query_one("#progress", Line).set(run_text.progress_line(progress, width))
+        self.query_one("#timing", Line).set(run_text.timing_line(progress, now, self.localtime))
         error = run_text.error_line(snap.error)
-        error_widget = self.query_one("#error", Static)
-        error_widget.update(Text(f"✘ {error}", "bold red") if error else "")
-        error_widget.display = bool(error)
+        error_widget = self.query_one("#error", Line)
+        error_widget.set(Text(f"✘ {error}", "bold red") if error else "")
+        if error_widget.display != bool(error):
+            error_widget.display = bool(error)
 
     def _show_details(self) -> None:
         self._dirty = False
         snap = self.snapshot
         if snap is None:
             return
-        self._show_plot()
-        table = self.query_one("#metric-table", DataTable)
-        table.clear()
-        for row in snap.metrics:
-            table.add_row(*run_text.metric_cells(row), key=row.label)
-        shown = self._labels()
-        if shown:
-            table.move_cursor(row=[m.label for m in snap.metrics].index(shown[0]))
-        self._show_checkpoints(snap)
-        if snap.config_text and not getattr(self, "_config_shown", False):
-            self._config_shown = True
+        if self.query_one(TabbedContent).active == "metrics" or not self.settings.live:
+            self._show_plot()
+        self._show_metric_table(snap)
+        if snap.checkpoints != self._shown.get("ckpts"):
+            self._shown["ckpts"] = snap.checkpoints
+            self._show_checkpoints(snap)
+        if snap.config_text and snap.config_text != self._shown.get("config"):
+            self._shown["config"] = snap.config_text
             syntax = Syntax(snap.config_text, "yaml", theme="ansi_dark", background_color="default")
             self.query_one("#config-text", Static).update(syntax)
-        self.query_one("#reproduce-text", Static).update(snap.reproduce)
+        if snap.reproduce != self._shown.get("reproduce"):
+            self._shown["reproduce"] = snap.reproduce
+            self.query_one("#reproduce-text", Static).update(snap.reproduce)
+
+    def _show_metric_table(self, snap: RunSnapshot) -> None:
+        """Cells change in place; rows are rebuilt only when the set of metrics changed."""
+        table = self.query_one("#metric-table", DataTable)
+        labels = tuple(m.label for m in snap.metrics)
+        if labels != self._shown.get("labels"):
+            self._shown["labels"] = labels
+            table.clear()
+            for row in snap.metrics:
+                table.add_row(*run_text.metric_cells(row), key=row.label)
+        else:
+            for row in snap.metrics:
+                for column, value in zip(table.columns, run_text.metric_cells(row), strict=False):
+                    if table.get_cell(row.label, column) != value:
+                        table.update_cell(row.label, column, value)
+        shown = self._labels()
+        if shown and table.cursor_row != labels.index(shown[0]):
+            table.move_cursor(row=labels.index(shown[0]))
+
+    @on(TabbedContent.TabActivated)
+    def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "metrics":
+            self._show_plot()
 
     def _show_checkpoints(self, snap: RunSnapshot) -> None:
         table = self.query_one("#ckpts", DataTable)
@@ -279,7 +307,7 @@ class RunViewScreen(Screen[None]):
                  "following" if self.follow else "paused (f follows)", f"l: {other}"]
         if log.query:
             parts.append(f"/{log.query}: {log.count_matches()} matching lines")
-        self.query_one("#log-status", Static).update("  ·  ".join(parts))
+        self.query_one("#log-status", Line).set("  ·  ".join(parts))
 
     def action_follow(self) -> None:
         self.follow = not self.follow
@@ -338,9 +366,16 @@ class RunViewScreen(Screen[None]):
     @on(ProcsSampled)
     def procs_sampled(self, message: ProcsSampled) -> None:
         table = self.query_one("#procs", DataTable)
-        table.clear()
+        pids = tuple(str(row.pid) for row in message.rows)
+        if pids != tuple(key.value for key in table.rows):
+            table.clear()
+            for row in message.rows:
+                table.add_row(*run_text.proc_cells(row), key=str(row.pid))
+            return
         for row in message.rows:
-            table.add_row(*run_text.proc_cells(row), key=str(row.pid))
+            for column, value in zip(table.columns, run_text.proc_cells(row), strict=False):
+                if table.get_cell(str(row.pid), column) != value:
+                    table.update_cell(str(row.pid), column, value)
 
     @on(GpusShared)
     def gpus_shared(self, message: GpusShared) -> None:
@@ -356,7 +391,7 @@ class RunViewScreen(Screen[None]):
             lines = ["this run uses no GPU", *run_text.host_lines(history, None)]
         else:
             lines = run_text.host_lines(history, sample.no_gpu_reason)
-        self.query_one("#gpu-panel", Static).update("\n".join(lines))
+        self.query_one("#gpu-panel", Line).set("\n".join(lines))
 
     # ---- stop, resume, back ----
 
