@@ -174,7 +174,7 @@ class RunsScanner:
                 continue
             else:
                 before = tracker.row
-            row = tracker.refresh(self.host)
+            row = tracker.row if tracker._from_cache and before is None else tracker.refresh(self.host)
             if row != before:
                 changed.append(row)
                 self._cache_dirty = self._cache_dirty or not tracker._from_cache
