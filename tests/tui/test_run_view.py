@@ -21,6 +21,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.gpus import GpusScreen
 from tui.screens.run_view import RunViewScreen
 from tui.settings import Settings
+from tui.widgets.log_panel import LogPanel
 from tui.widgets.metric_plot import MetricPlot
 from tui.widgets.search_log import SearchLog
 
@@ -125,7 +126,7 @@ async def test_failed_run_shows_error_and_traceback(tmp_path: Path, reap_tmp) ->
         await pilot.pause()
         assert "/modulo: " in screen.query_one("#log-status").text
         await pilot.press("l")
-        assert screen.log_source == "stdout.log"
+        assert screen.query_one(LogPanel).source == "stdout.log"
         await wait_until(pilot, lambda: any("ZeroDivisionError" in line for line in log.lines), 10, "stdout")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from typing import TYPE_CHECKING
 
 from rich.syntax import Syntax
@@ -14,26 +13,21 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from tui import launcher, run_text
-from tui.logtail import MAX_LINES
+from tui import run_text
 from tui.messages import (
-    ActionFinished,
     GpusShared,
     LogLinesRead,
     ProcsSampled,
     RunSnapshotReady,
-    StopOverdue,
 )
 from tui.run_watch import LOG_SOURCES, RunSnapshot, RunWatch
-from tui.runs import ACTIVE, RESUMABLE
-from tui.screens.confirm import ConfirmScreen
+from tui.screens.run_actions import RunActions
 from tui.widgets.line import Line
+from tui.widgets.log_panel import LogPanel
 from tui.widgets.metric_plot import MetricPlot
-from tui.widgets.search_log import SearchLog
 
 if TYPE_CHECKING:
     from tui.settings import Settings
@@ -46,7 +40,7 @@ STATUS_STYLES = {"running": "bold green", "finished": "cyan", "failed": "bold re
 TABS = ("metrics", "log", "system", "config", "checkpoints", "reproduce")
 
 
-class RunViewScreen(Screen[None]):
+class RunViewScreen(RunActions):
     CSS_PATH = "run_view.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -78,9 +72,6 @@ class RunViewScreen(Screen[None]):
         """The metric the user picked (`m`, the table); None follows the first (validation) one."""
         self.overlay = False
         self.axis = "step"
-        self.follow = True
-        self.log_source = LOG_SOURCES[0]
-        self._logs: dict[str, deque[str]] = {s: deque(maxlen=MAX_LINES) for s in LOG_SOURCES}
         self._dirty = False
         self._shown_traceback = False
         self._shown: dict[str, object] = {}
@@ -96,10 +87,7 @@ class RunViewScreen(Screen[None]):
                 yield MetricPlot(id="plot")
                 yield DataTable(id="metric-table", cursor_type="row", zebra_stripes=False)
             with TabPane("Log", id="log"):
-                yield Line(id="log-status")
-                yield SearchLog(id="log-view", max_lines=MAX_LINES)
-                yield Input(id="search", placeholder="search the log (enter; n/N next/previous)",
-                            compact=True)
+                yield LogPanel(LOG_SOURCES)
             with TabPane("System", id="system"):
                 yield Line(id="gpu-panel")
                 yield DataTable(id="procs", cursor_type="row", zebra_stripes=False)
@@ -116,8 +104,6 @@ class RunViewScreen(Screen[None]):
         self.query_one("#procs", DataTable).add_columns("pid", "role", "name", "CPU %", "RSS", "GPU mem")
         self.query_one("#ckpts", DataTable).add_columns("file", "size", "epoch", "step", "monitor",
                                                          "value", "written")
-        self.query_one("#search", Input).display = False
-        self._update_log_status()
         want_gpus = getattr(self.app, "want_gpus", None)
         if want_gpus is not None:
             want_gpus()
@@ -295,71 +281,26 @@ class RunViewScreen(Screen[None]):
 
     @on(LogLinesRead)
     def log_lines(self, message: LogLinesRead) -> None:
-        self._logs[message.source].extend(message.lines)
-        if message.source == self.log_source:
-            self.query_one(SearchLog).write_lines(message.lines, scroll_end=self.follow)
-        self._update_log_status()
-
-    def _update_log_status(self) -> None:
-        log = self.query_one(SearchLog)
-        other = LOG_SOURCES[1] if self.log_source == LOG_SOURCES[0] else LOG_SOURCES[0]
-        parts = [f"{self.log_source} ({len(self._logs[self.log_source])} lines)",
-                 "following" if self.follow else "paused (f follows)", f"l: {other}"]
-        if log.query:
-            parts.append(f"/{log.query}: {log.count_matches()} matching lines")
-        self.query_one("#log-status", Line).set("  ·  ".join(parts))
+        self.query_one(LogPanel).add_lines(message.source, message.lines)
 
     def action_follow(self) -> None:
-        self.follow = not self.follow
-        log = self.query_one(SearchLog)
-        log.auto_scroll = self.follow
-        if self.follow:
-            log.scroll_end(animate=False)
-        self._update_log_status()
+        panel = self.query_one(LogPanel)
+        panel.set_follow(not panel.follow)
 
     def action_log_source(self) -> None:
-        self.log_source = LOG_SOURCES[1] if self.log_source == LOG_SOURCES[0] else LOG_SOURCES[0]
-        log = self.query_one(SearchLog)
-        log.clear()
-        log.write_lines(list(self._logs[self.log_source]), scroll_end=self.follow)
-        self._update_log_status()
+        self.query_one(LogPanel).next_source()
 
     def action_search(self) -> None:
         self.action_tab("log")
-        search = self.query_one("#search", Input)
-        search.display = True
-        search.focus()
-
-    @on(Input.Submitted, "#search")
-    def search_submitted(self, event: Input.Submitted) -> None:
-        log = self.query_one(SearchLog)
-        self.follow = False
-        log.auto_scroll = False
-        found = log.search(event.value.strip())
-        event.input.display = False
-        log.focus()
-        if event.value.strip() and found is None:
-            self.notify(f"'{event.value.strip()}' not found in {self.log_source}", severity="warning")
-        self._update_log_status()
+        self.query_one(LogPanel).open_search()
 
     def action_next_match(self, direction: int = 1) -> None:
-        log = self.query_one(SearchLog)
-        if log.query:
-            self.follow, log.auto_scroll = False, False
-            log.next_match(backwards=direction < 0)
-            self._update_log_status()
+        self.query_one(LogPanel).next_match(backwards=direction < 0)
 
     def _jump_to_traceback(self) -> None:
         """A failed run opens on its log, at the last traceback."""
         self.action_tab("log")
-        log = self.query_one(SearchLog)
-        lines = list(log.lines)
-        for i in range(len(lines) - 1, -1, -1):
-            if lines[i].find("Traceback (most recent call last)") >= 0:
-                self.follow, log.auto_scroll = False, False
-                log.scroll_to(y=i, animate=False)
-                self._update_log_status()
-                return
+        self.query_one(LogPanel).jump_to_traceback()
 
     # ---- system ----
 
@@ -393,82 +334,17 @@ class RunViewScreen(Screen[None]):
             lines = run_text.host_lines(history, sample.no_gpu_reason)
         self.query_one("#gpu-panel", Line).set("\n".join(lines))
 
-    # ---- stop, resume, back ----
+    # ---- back; stop and resume come from RunActions ----
 
     def action_back(self) -> None:
-        search = self.query_one("#search", Input)
-        if search.display:
-            search.display = False
-            self.query_one(SearchLog).focus()
+        panel = self.query_one(LogPanel)
+        if panel.searching:
+            panel.close_search()
             return
         self.app.pop_screen()
 
-    def action_stop(self) -> None:
-        if self.snapshot is None or self.snapshot.status not in ACTIVE:
-            status = self.snapshot.status if self.snapshot else "unknown"
-            self.notify(f"cannot stop '{self.run_name}': it is {status}", severity="warning")
-            return
-        question = f"Stop run '{self.run_name}'? (SIGINT: it saves last.ckpt and can be resumed)"
-        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.stop_run())
-
-    def action_resume(self) -> None:
-        if self.snapshot is None or self.snapshot.status not in RESUMABLE:
-            status = self.snapshot.status if self.snapshot else "unknown"
-            self.notify(f"cannot resume '{self.run_name}': it is {status}", severity="warning")
-            return
-        question = f"Resume run '{self.run_name}' from its last checkpoint, in the same directory?"
-        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.resume_run())
-
-    def _root(self) -> tuple[int, int] | None:
-        snap = self.snapshot
-        return launcher.run_pid(self.run_dir, snap and snap.pid, snap and snap.create_time)
-
-    @work(thread=True, group="actions")
-    def stop_run(self) -> None:
-        root = self._root()
-        if root is None:
-            self.post_message(ActionFinished(f"'{self.run_name}' has no live process", error=True))
-            return
-        try:
-            launcher.stop(*root)
-        except launcher.LaunchError as exc:
-            self.post_message(ActionFinished(str(exc), error=True))
-            return
-        self.post_message(ActionFinished(f"stopping '{self.run_name}' (SIGINT sent)"))
-        if launcher.wait_gone(*root, timeout=self.settings.stop_grace_s):
-            self.post_message(ActionFinished(f"'{self.run_name}' stopped"))
-        else:
-            self.post_message(StopOverdue(self.run_name, *root))
-
-    @work(thread=True, group="actions")
-    def kill_run(self, root: tuple[int, int]) -> None:
-        launcher.kill(*root)
-        gone = launcher.wait_gone(*root, timeout=10.0)
-        text = f"'{self.run_name}' killed" if gone else f"'{self.run_name}' survived SIGKILL"
-        self.post_message(ActionFinished(text, error=not gone))
-
-    @work(thread=True, group="actions")
-    def resume_run(self) -> None:
-        try:
-            self.settings.launcher.resume(self.run_dir)
-        except (launcher.LaunchError, OSError) as exc:
-            self.post_message(ActionFinished(f"cannot resume '{self.run_name}': {exc}", error=True))
-            return
-        self.post_message(ActionFinished(f"resumed '{self.run_name}'"))
-
-    @on(ActionFinished)
-    def action_finished(self, message: ActionFinished) -> None:
-        message.stop()
-        self.notify(message.text, severity="error" if message.error else "information")
+    def after_action(self) -> None:
         self._wake.set()
-
-    @on(StopOverdue)
-    def stop_overdue(self, message: StopOverdue) -> None:
-        message.stop()
-        question = (f"'{message.name}' is still running {self.settings.stop_grace_s:.0f} s after SIGINT. "
-                    "Kill it (SIGKILL)?")
-        root = (message.pid, message.pgid)
-        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(root))
 
 
 def overlay_pair(labels: list[str], current: str) -> tuple[str, str] | None:

@@ -1,0 +1,102 @@
+"""Stop, kill and resume from the run view: confirmations on the UI thread, signals in workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.screen import Screen
+
+from tui import launcher
+from tui.messages import ActionFinished, StopOverdue
+from tui.runs import ACTIVE, RESUMABLE
+from tui.screens.confirm import ConfirmScreen
+
+if TYPE_CHECKING:
+    from tui.run_watch import RunSnapshot
+    from tui.settings import Settings
+
+
+class RunActions(Screen[None]):
+    """Mixed into the run view, which sets `settings`, `run_dir`, `run_name` and `snapshot`."""
+
+    settings: Settings
+    run_dir: Path
+    run_name: str
+    snapshot: RunSnapshot | None
+
+    def _run_status(self) -> str:
+        return self.snapshot.status if self.snapshot else "unknown"
+
+    def action_stop(self) -> None:
+        if self._run_status() not in ACTIVE:
+            self.notify(f"cannot stop '{self.run_name}': it is {self._run_status()}", severity="warning")
+            return
+        question = f"Stop run '{self.run_name}'? (SIGINT: it saves last.ckpt and can be resumed)"
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.stop_run())
+
+    def action_resume(self) -> None:
+        if self._run_status() not in RESUMABLE:
+            self.notify(f"cannot resume '{self.run_name}': it is {self._run_status()}", severity="warning")
+            return
+        question = f"Resume run '{self.run_name}' from its last checkpoint, in the same directory?"
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.resume_run())
+
+    def _root(self) -> tuple[int, int] | None:
+        snap = self.snapshot
+        return launcher.run_pid(self.run_dir, snap and snap.pid, snap and snap.create_time)
+
+    @work(thread=True, group="actions")
+    def stop_run(self) -> None:
+        root = self._root()
+        if root is None:
+            self.post_message(ActionFinished(f"'{self.run_name}' has no live process", error=True))
+            return
+        try:
+            launcher.stop(*root)
+        except launcher.LaunchError as exc:
+            self.post_message(ActionFinished(str(exc), error=True))
+            return
+        self.post_message(ActionFinished(f"stopping '{self.run_name}' (SIGINT sent)"))
+        if launcher.wait_gone(*root, timeout=self.settings.stop_grace_s):
+            self.post_message(ActionFinished(f"'{self.run_name}' stopped"))
+        else:
+            self.post_message(StopOverdue(self.run_name, *root))
+
+    @work(thread=True, group="actions")
+    def kill_run(self, root: tuple[int, int]) -> None:
+        try:
+            launcher.kill(*root)
+        except launcher.LaunchError as exc:
+            self.post_message(ActionFinished(str(exc), error=True))
+            return
+        gone = launcher.wait_gone(*root, timeout=10.0)
+        text = f"'{self.run_name}' killed" if gone else f"'{self.run_name}' survived SIGKILL"
+        self.post_message(ActionFinished(text, error=not gone))
+
+    @work(thread=True, group="actions")
+    def resume_run(self) -> None:
+        try:
+            self.settings.launcher.resume(self.run_dir)
+        except (launcher.LaunchError, OSError) as exc:
+            self.post_message(ActionFinished(f"cannot resume '{self.run_name}': {exc}", error=True))
+            return
+        self.post_message(ActionFinished(f"resumed '{self.run_name}'"))
+
+    @on(ActionFinished)
+    def action_finished(self, message: ActionFinished) -> None:
+        message.stop()
+        self.notify(message.text, severity="error" if message.error else "information")
+        self.after_action()
+
+    def after_action(self) -> None:
+        """Called after an action finished (the view polls again at once)."""
+
+    @on(StopOverdue)
+    def stop_overdue(self, message: StopOverdue) -> None:
+        message.stop()
+        question = (f"'{message.name}' is still running {self.settings.stop_grace_s:.0f} s after SIGINT. "
+                    "Kill it (SIGKILL)?")
+        root = (message.pid, message.pgid)
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(root))

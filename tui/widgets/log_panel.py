@@ -1,0 +1,108 @@
+"""The run's logs: `log.txt` or `stdout.log`, following new lines, searchable, with a status line."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input
+
+from tui.logtail import MAX_LINES
+from tui.widgets.line import Line
+from tui.widgets.search_log import SearchLog
+
+TRACEBACK = "Traceback (most recent call last)"
+
+
+class LogPanel(Vertical):
+    """Keeps the recent lines of every source, shows one; `follow` keeps the newest line in view."""
+
+    DEFAULT_CSS = """
+    LogPanel #log-status { background: $boost; padding: 0 1; }
+    LogPanel #log-view { height: 1fr; }
+    LogPanel #search { dock: bottom; display: none; }
+    """
+
+    def __init__(self, sources: tuple[str, ...], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.sources, self.source, self.follow = sources, sources[0], True
+        self._lines: dict[str, deque[str]] = {s: deque(maxlen=MAX_LINES) for s in sources}
+
+    def compose(self) -> ComposeResult:
+        yield Line(id="log-status")
+        yield SearchLog(id="log-view", max_lines=MAX_LINES)
+        yield Input(id="search", placeholder="search the log (enter; n/N next/previous)", compact=True)
+
+    def on_mount(self) -> None:
+        self._update_status()
+
+    @property
+    def log(self) -> SearchLog:
+        return self.query_one(SearchLog)
+
+    @property
+    def searching(self) -> bool:
+        return bool(self.query_one("#search", Input).display)
+
+    def add_lines(self, source: str, lines: list[str]) -> None:
+        self._lines[source].extend(lines)
+        if source == self.source:
+            self.log.write_lines(lines, scroll_end=self.follow)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        others = [s for s in self.sources if s != self.source]
+        parts = [f"{self.source} ({len(self._lines[self.source])} lines)",
+                 "following" if self.follow else "paused (f follows)", f"l: {', '.join(others)}"]
+        if self.log.query:
+            parts.append(f"/{self.log.query}: {self.log.count_matches()} matching lines")
+        self.query_one("#log-status", Line).set("  ·  ".join(parts))
+
+    def set_follow(self, follow: bool) -> None:
+        self.follow = self.log.auto_scroll = follow
+        if follow:
+            self.log.scroll_end(animate=False)
+        self._update_status()
+
+    def next_source(self) -> None:
+        self.source = self.sources[(self.sources.index(self.source) + 1) % len(self.sources)]
+        self.log.clear()
+        self.log.write_lines(list(self._lines[self.source]), scroll_end=self.follow)
+        self._update_status()
+
+    def open_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.focus()
+
+    def close_search(self) -> None:
+        self.query_one("#search", Input).display = False
+        self.log.focus()
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        query = event.value.strip()
+        self.set_follow(False)
+        found = self.log.search(query)
+        self.close_search()
+        if query and found is None:
+            self.notify(f"'{query}' not found in {self.source}", severity="warning")
+        self._update_status()
+
+    def next_match(self, backwards: bool = False) -> None:
+        if self.log.query:
+            self.set_follow(False)
+            self.log.next_match(backwards=backwards)
+
+    def jump_to_traceback(self) -> bool:
+        """Scroll to the last traceback; False when the shown log has none."""
+        lines = list(self.log.lines)
+        for i in range(len(lines) - 1, -1, -1):
+            if TRACEBACK in lines[i]:
+                self.set_follow(False)
+                self.log.scroll_to(y=i, animate=False)
+                return True
+        return False
