@@ -9,7 +9,7 @@ root is rank 0); anything else below is a worker. Torch- and Textual-free.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ class ProcSampler:
                 rows.append(row)
         self._procs = keep
         self._roles = {k: v for k, v in self._roles.items() if k in keep}
+        rows = _name_workers(rows)
         return sorted(rows, key=lambda r: (r.pid != root[0], r.role.startswith("worker"), r.pid))
 
     def _row(self, proc: psutil.Process, root_pid: int, keep: dict[tuple[int, float], psutil.Process],
@@ -75,6 +76,20 @@ class ProcSampler:
             if time.time() - key[1] > SETTLED_S:  # before its exec, a child shows its parent's argv
                 self._roles[key] = role
         return ProcRow(proc.pid, ppid, role, name, cpu, rss, gpu_mem.get(proc.pid))
+
+
+def _name_workers(rows: list[ProcRow]) -> list[ProcRow]:
+    """`worker` becomes `worker of rank N` after the nearest rank among its ancestors."""
+    by_pid = {r.pid: r for r in rows}
+    named = []
+    for row in rows:
+        parent = by_pid.get(row.ppid)
+        while parent is not None and parent.role == "worker":
+            parent = by_pid.get(parent.ppid)
+        if row.role == "worker" and parent is not None and parent.role.startswith("rank"):
+            row = replace(row, role=f"worker of {parent.role}")
+        named.append(row)
+    return named
 
 
 def process_role(proc: psutil.Process, root_pid: int) -> str:

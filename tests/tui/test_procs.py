@@ -11,8 +11,11 @@ import time
 from pathlib import Path
 
 import psutil
+from conftest import REPO
 from helpers_procs import wait_for
 
+from tui import launcher
+from tui.launcher import Launcher, LaunchRequest
 from tui.procs import ProcSampler, run_name_of
 
 TREE = r"""
@@ -43,11 +46,11 @@ def test_ranks_and_workers_of_a_run(tmp_path: Path, reap_groups: list[int]) -> N
     sampler = ProcSampler()
     rows = wait_for(lambda: (r := sampler.sample(run_dir)) and len(r) == 4 and r, 30, "4 processes")
     roles = sorted(r.role for r in rows)
-    assert roles == ["rank 0", "rank 1", "worker", "worker"]
+    assert roles == ["rank 0", "rank 1", "worker of rank 0", "worker of rank 1"]
     assert rows[0].pid == proc.pid and rows[0].role == "rank 0"
     rank1 = next(r for r in rows if r.role == "rank 1")
     assert rank1.ppid == proc.pid
-    assert {r.ppid for r in rows if r.role == "worker"} == {proc.pid, rank1.pid}
+    assert {r.ppid for r in rows if r.role.startswith("worker")} == {proc.pid, rank1.pid}
     assert all(r.rss > 1_000_000 for r in rows)
     time.sleep(0.5)
     busy = wait_for(lambda: [r for r in sampler.sample(run_dir, gpu_mem={rank1.pid: 2**30})
@@ -55,7 +58,28 @@ def test_ranks_and_workers_of_a_run(tmp_path: Path, reap_groups: list[int]) -> N
     assert busy
     again = {r.pid: r for r in sampler.sample(run_dir, gpu_mem={rank1.pid: 2**30})}
     assert again[rank1.pid].gpu_mem == 2**30 and again[proc.pid].gpu_mem is None
-    worker = next(r for r in rows if r.role == "worker" and r.ppid == rank1.pid)
+    worker = next(r for r in rows if r.role == "worker of rank 1")
     assert run_name_of(worker.pid) == "myrun" and run_name_of(os.getpid()) is None
     os.killpg(proc.pid, 9)
     wait_for(lambda: sampler.sample(run_dir) == [], 10, "no processes after the kill")
+
+
+def test_a_real_cpu_ddp_run(tmp_path: Path, reap_tmp) -> None:
+    """Lightning's DDP on two CPU processes, one loader worker each: both ranks and their workers."""
+    request = LaunchRequest(REPO / "configs" / "digits-classification.yaml", "ddp", tmp_path / "save",
+                            cpu_processes=2, overrides=("trainer_params.max_epochs=50",
+                                                        "data_module.args.num_workers=1",
+                                                        "trainer_params.enable_model_summary=false"))
+    run_dir = Launcher().launch(request)
+    sampler = ProcSampler()
+
+    def ranks_and_workers() -> list[str] | None:
+        roles = sorted(r.role for r in sampler.sample(run_dir))
+        return roles if {"rank 0", "rank 1", "worker of rank 0", "worker of rank 1"} <= set(roles) else None
+
+    roles = wait_for(ranks_and_workers, 120, "two ranks with their data-loader workers")
+    assert roles.count("rank 0") == 1 and roles.count("rank 1") == 1
+    root = launcher.run_pid(run_dir)
+    assert root is not None
+    launcher.stop(*root)
+    assert launcher.wait_gone(*root, timeout=60)
