@@ -98,11 +98,14 @@ class LogPanel(Vertical):
             self.log.next_match(backwards=backwards)
 
     def jump_to_traceback(self) -> bool:
-        """Scroll to the last traceback; False when the shown log has none."""
-        lines = list(self.log.lines)
-        for i in range(len(lines) - 1, -1, -1):
-            if TRACEBACK in lines[i]:
-                self.set_follow(False)
-                self.log.scroll_to(y=i, animate=False)
-                return True
+        """Show the last traceback, from the shown log or else another one (a run that crashed before
+        writing `log.txt` has it only in `stdout.log`); False when no log has one."""
+        for _ in self.sources:
+            lines = list(self.log.lines)
+            for i in range(len(lines) - 1, -1, -1):
+                if TRACEBACK in lines[i]:
+                    self.set_follow(False)
+                    self.log.scroll_to(y=i, animate=False)
+                    return True
+            self.next_source()
         return False
