@@ -47,3 +47,10 @@ asyncio.run(main())
     loaded = modules_after(code)
     assert "textual" in loaded
     assert not loaded & set(HEAVY)
+
+
+def test_command_line() -> None:
+    out = subprocess.run([sys.executable, "-m", "tui", "--help"], cwd=REPO, capture_output=True, text=True,
+                         timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0
+    assert "--save-dir" in out.stdout and "--configs-dir" in out.stdout and "torchx-tui" in out.stdout
