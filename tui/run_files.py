@@ -81,8 +81,9 @@ def reproduce(run_dir: Path, start_argv: list[str] | None = None, entry: str | N
     """The exact command that launched the run, its git state and where its code snapshot lies."""
     record = read_json(run_dir / RUN_JSON) or {}
     launches = record.get("launches")
-    has_first = isinstance(launches, list) and launches and isinstance(launches[0], dict)
-    first = launches[0] if has_first else record
+    first = record
+    if isinstance(launches, list) and launches and isinstance(launches[0], dict):
+        first = launches[0]
     argv = first.get("argv") or start_argv or []
     command = shlex.join(str(a) for a in argv) if isinstance(argv, list) else str(argv)
     git = read_json(run_dir / SRC_DIR / "git.json") or {}

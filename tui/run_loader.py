@@ -104,7 +104,8 @@ class RunLoader:
                 chunk_end = _line_start(f, min(end, offset + CHUNK_BYTES))
                 f.seek(offset)
                 chunk = f.read(chunk_end - offset)
-                found = [(offset + pos, line) for pos, line in _other_lines(chunk)]
+                found: list[tuple[int, bytes | None]] = [
+                    (offset + pos, line) for pos, line in _other_lines(chunk)]
                 found += [(o, None) for o, _ in pending if o < chunk_end]
                 for _pos, line in sorted(found, key=lambda item: item[0]):
                     if line is None:

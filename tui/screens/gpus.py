@@ -71,7 +71,7 @@ class GpusScreen(Screen[None]):
                 sample, self._pending = self._pending, None
             if sample is None:
                 continue
-            rows = []
+            rows: list[tuple[str, ...]] = []
             for gpu in sample.gpus:
                 for pid, mem in gpu.processes:
                     run = procs.run_name_of(pid)

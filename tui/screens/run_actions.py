@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,14 +35,21 @@ class RunActions(Screen[None]):
             self.notify(f"cannot stop '{self.run_name}': it is {self._run_status()}", severity="warning")
             return
         question = f"Stop run '{self.run_name}'? (SIGINT: it saves last.ckpt and can be resumed)"
-        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.stop_run())
+        self.app.push_screen(ConfirmScreen(question), self._confirmed(self.stop_run))
 
     def action_resume(self) -> None:
         if self._run_status() not in RESUMABLE:
             self.notify(f"cannot resume '{self.run_name}': it is {self._run_status()}", severity="warning")
             return
         question = f"Resume run '{self.run_name}' from its last checkpoint, in the same directory?"
-        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.resume_run())
+        self.app.push_screen(ConfirmScreen(question), self._confirmed(self.resume_run))
+
+    @staticmethod
+    def _confirmed(action: Callable[[], object]) -> Callable[[bool | None], None]:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                action()
+        return answered
 
     def _root(self) -> tuple[int, int] | None:
         snap = self.snapshot
@@ -99,4 +107,4 @@ class RunActions(Screen[None]):
         question = (f"'{message.name}' is still running {self.settings.stop_grace_s:.0f} s after SIGINT. "
                     "Kill it (SIGKILL)?")
         root = (message.pid, message.pgid)
-        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(root))
+        self.app.push_screen(ConfirmScreen(question), self._confirmed(lambda: self.kill_run(root)))

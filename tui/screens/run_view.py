@@ -63,7 +63,7 @@ class RunViewScreen(RunActions):
         super().__init__()
         self.settings, self.run_name, self.localtime = settings, name, localtime
         self.run_dir = settings.save_dir / name
-        self.watch = RunWatch(self.run_dir)
+        self.run_watch = RunWatch(self.run_dir)
         self.snapshot: RunSnapshot | None = None
         self._taken_at = 0.0
         self._wake = threading.Event()
@@ -122,7 +122,7 @@ class RunViewScreen(RunActions):
         while not worker.is_cancelled:
             now = self.settings.clock()
             due = time.monotonic() >= next_snapshot
-            snapshot, logs = self.watch.poll(now, force=first, snapshot=due)
+            snapshot, logs = self.run_watch.poll(now, force=first, snapshot=due)
             if snapshot is not None:
                 self.post_message(RunSnapshotReady(snapshot, now))
                 next_snapshot = time.monotonic() + SNAPSHOT_S
@@ -130,12 +130,12 @@ class RunViewScreen(RunActions):
                 if lines:
                     self.post_message(LogLinesRead(source, lines))
             if time.monotonic() >= next_procs or first:
-                self.post_message(ProcsSampled(self.watch.procs(self._gpu_mem)))
+                self.post_message(ProcsSampled(self.run_watch.procs(self._gpu_mem)))
                 next_procs = time.monotonic() + PROCS_S
             first = False
             if not self.settings.live:
                 return
-            self._wake.wait(0.0 if self.watch.loader.backfilling else POLL_S)
+            self._wake.wait(0.0 if self.run_watch.loader.backfilling else POLL_S)
             self._wake.clear()
 
     # ---- handlers ----

@@ -39,7 +39,7 @@ class LogPanel(Vertical):
         self._update_status()
 
     @property
-    def log(self) -> SearchLog:
+    def log_view(self) -> SearchLog:
         return self.query_one(SearchLog)
 
     @property
@@ -49,27 +49,27 @@ class LogPanel(Vertical):
     def add_lines(self, source: str, lines: list[str]) -> None:
         self._lines[source].extend(lines)
         if source == self.source:
-            self.log.write_lines(lines, scroll_end=self.follow)
+            self.log_view.write_lines(lines, scroll_end=self.follow)
         self._update_status()
 
     def _update_status(self) -> None:
         others = [s for s in self.sources if s != self.source]
         parts = [f"{self.source} ({len(self._lines[self.source])} lines)",
                  "following" if self.follow else "paused (f follows)", f"l: {', '.join(others)}"]
-        if self.log.query:
-            parts.append(f"/{self.log.query}: {self.log.count_matches()} matching lines")
+        if self.log_view.search_query:
+            parts.append(f"/{self.log_view.search_query}: {self.log_view.count_matches()} matching lines")
         self.query_one("#log-status", Line).set("  ·  ".join(parts))
 
     def set_follow(self, follow: bool) -> None:
-        self.follow = self.log.auto_scroll = follow
+        self.follow = self.log_view.auto_scroll = follow
         if follow:
-            self.log.scroll_end(animate=False)
+            self.log_view.scroll_end(animate=False)
         self._update_status()
 
     def next_source(self) -> None:
         self.source = self.sources[(self.sources.index(self.source) + 1) % len(self.sources)]
-        self.log.clear()
-        self.log.write_lines(list(self._lines[self.source]), scroll_end=self.follow)
+        self.log_view.clear()
+        self.log_view.write_lines(list(self._lines[self.source]), scroll_end=self.follow)
         self._update_status()
 
     def open_search(self) -> None:
@@ -79,33 +79,33 @@ class LogPanel(Vertical):
 
     def close_search(self) -> None:
         self.query_one("#search", Input).display = False
-        self.log.focus()
+        self.log_view.focus()
 
     @on(Input.Submitted, "#search")
     def search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         query = event.value.strip()
         self.set_follow(False)
-        found = self.log.search(query)
+        found = self.log_view.search(query)
         self.close_search()
         if query and found is None:
             self.notify(f"'{query}' not found in {self.source}", severity="warning")
         self._update_status()
 
     def next_match(self, backwards: bool = False) -> None:
-        if self.log.query:
+        if self.log_view.search_query:
             self.set_follow(False)
-            self.log.next_match(backwards=backwards)
+            self.log_view.next_match(backwards=backwards)
 
     def jump_to_traceback(self) -> bool:
         """Show the last traceback, from the shown log or else another one (a run that crashed before
         writing `log.txt` has it only in `stdout.log`); False when no log has one."""
         for _ in self.sources:
-            lines = list(self.log.lines)
+            lines = list(self.log_view.lines)
             for i in range(len(lines) - 1, -1, -1):
                 if TRACEBACK in lines[i]:
                     self.set_follow(False)
-                    self.log.scroll_to(y=i, animate=False)
+                    self.log_view.scroll_to(y=i, animate=False)
                     return True
             self.next_source()
         return False

@@ -32,7 +32,7 @@ class SearchLog(Log):
         self.match: int | None = None
 
     @property
-    def query(self) -> str:
+    def search_query(self) -> str:
         return self._search.query
 
     def search(self, query: str) -> int | None:
@@ -46,12 +46,12 @@ class SearchLog(Log):
         origin = start if start is not None else self.match
         if origin is None:
             origin = self.scroll_offset.y
-        found = find(list(self.lines), self.query, origin, backwards)
+        found = find(list(self.lines), self.search_query, origin, backwards)
         if found is not None:
             self.match = found
             self.scroll_to(y=max(0, found - self.size.height // 2), animate=False)
         return found
 
     def count_matches(self) -> int:
-        needle = self.query.lower()
+        needle = self.search_query.lower()
         return sum(needle in line.lower() for line in self.lines) if needle else 0
