@@ -60,7 +60,8 @@ class TorchxApp(App[None]):
     @on(GpusSampled)
     def gpus_sampled(self, message: GpusSampled) -> None:
         self.gpu_history.add(message.sample)
-        self.screen.post_message(GpusShared(message.sample, self.gpu_history))
+        for screen in self.screen_stack:  # a dialog on top must not freeze the panel below it
+            screen.post_message(GpusShared(message.sample, self.gpu_history))
 
     def action_gpus(self) -> None:
         if not isinstance(self.screen, GpusScreen):
