@@ -1,0 +1,296 @@
+"""Framework overhead per training step: torchx's two entries against a hand-written PyTorch loop.
+
+Run from the repository root: `.venv/bin/python bench/overhead.py [--reps N] [--threads T] [--clock
+cpu|wall] [--quick]`: 24 short training processes, about 8 minutes on a 2-core machine busy with other
+jobs (load average 5-7), less when idle; `--quick` runs one repetition of fewer epochs (about 2.5).
+
+Four variants train the same model on the same data loader with the same optimizer, batch size and
+number of steps, on the CPU:
+
+- `baseline`: a hand-written loop (forward, loss, `zero_grad`, `backward`, `step`, nothing else);
+- `plain`: the plain-PyTorch entry, `torchx.train.main`;
+- `lightning_raw`: `pl.Trainer.fit` of the same `BaseWrapper` and loaders, with logger, checkpointing,
+  progress bar and model summary off;
+- `lightning`: the Lightning entry, `torchx.train_pl.main` (TensorBoard logger, `BaseLogger`,
+  `GracefulStop`, `TorchxCheckpoint`).
+
+Two workloads, both the shipped digits config (`configs/digits-classification.yaml`: batch 64, 20 steps
+an epoch) with validation cut to one batch: `mlp`, the shipped MLP, where framework overhead dominates
+(~1.5 ms a step here), and `cnn`, the registered `cnn` model at width 64, where compute dominates
+(~30 ms a step here). Each workload's config is written to a temporary directory and read by all four.
+
+How a step is timed. Every variant runs in a fresh process (`python -m bench.overhead --worker V`) with
+`OMP_NUM_THREADS` fixed (`--threads`, default 1) and stamps the clock every `log_every_n_steps` (5)
+steps, at the end of the step: the entries run unchanged and stamp through their own `step` events in
+`events.jsonl` (the worker only adds a `cpu` field to each event they write); the baseline and the raw
+Trainer (through one callback) keep their stamps in memory and write the same events when done. A run's
+time per step is the median, over its 5-step windows, of window time / 5, counting only windows inside
+one epoch and skipping the first epoch. So process start, imports, data set-up, warm-up and every epoch
+boundary (validation, checkpoints, scheduler, loader restart) are left out: the figure is the steady
+cost of one training step, data loading included. Repetitions are interleaved (baseline, plain,
+lightning_raw, lightning; then the same with the order rotated) so that machine noise hits all
+variants alike; a variant's time is the median over repetitions, and ratios are to the baseline of the
+same run.
+
+The clock is the process's CPU time by default (`--clock cpu`): on a shared machine it leaves out the
+time a process waits for a core, which wall time counts at random. These runs are single-threaded and do
+no blocking I/O in the timed window, so on an idle machine the two should agree; CPU time also counts the
+work of any helper thread (TensorBoard's writer), which can only overstate an entry's overhead.
+
+Targets: `plain` <= 1.05x the baseline on `mlp` and <= 1.01x on `cnn`; `lightning` <= 1.03x
+`lightning_raw`. The table says whether each holds; the last line printed is one JSON object of ratios
+to the baseline: `{"mlp": {"plain": r, "lightning_raw": r, "lightning": r}, "cnn": {...}}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_CONFIG = REPO / "configs" / "digits-classification.yaml"
+VARIANTS = ("baseline", "plain", "lightning_raw", "lightning")
+ENTRIES = {"plain": "torchx.train", "lightning": "torchx.train_pl"}
+COMMON_OVERRIDES = ("trainer_params.limit_val_batches=1", "trainer_params.num_sanity_val_steps=0")
+CNN_SPEC = "{name: cnn, args: {in_channels: 1, num_classes: 10, width: 64, blocks: 2}}"
+# variant -> (the variant it is compared with, the highest allowed ratio per workload)
+TARGETS = {
+    "plain": ("baseline", {"mlp": 1.05, "cnn": 1.01}),
+    "lightning": ("lightning_raw", {"mlp": 1.03, "cnn": 1.03}),
+}
+CLOCKS = {"cpu": "cpu", "wall": "time"}  # --clock -> the field of a `step` event that holds it
+
+Times = dict[str, dict[str, list[float]]]  # workload -> variant -> seconds per step, one per repetition
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    overrides: tuple[str, ...]
+    epochs: int
+    quick_epochs: int
+
+
+WORKLOADS = (
+    Workload("mlp", (), epochs=40, quick_epochs=10),
+    Workload("cnn", (f"train_wrapper.args.model_spec={CNN_SPEC}",), epochs=6, quick_epochs=3),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    reps: int
+    quick: bool
+    threads: int
+    clock: str
+
+
+def write_config(workload: Workload, epochs: int, directory: Path) -> Path:
+    """The shipped config with the workload's overrides, as a file every variant reads."""
+    from torchx.config import dump_config, load_config
+
+    overrides = [*COMMON_OVERRIDES, *workload.overrides, f"trainer_params.max_epochs={epochs}"]
+    path = directory / f"{workload.name}.yaml"
+    path.write_text(dump_config(load_config(SHIPPED_CONFIG, overrides)), encoding="utf-8")
+    return path
+
+
+def run_variant(variant: str, config: Path, run_dir: Path, settings: Settings) -> float:
+    """Run one variant in a fresh process; return its steady-state seconds per step."""
+    threads = str(settings.threads)
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    cmd = [sys.executable, "-m", "bench.overhead", "--worker", variant, "--config", str(config),
+           "--run-dir", str(run_dir)]
+    log = run_dir.with_suffix(".log")
+    with open(log, "w", encoding="utf-8") as out:
+        done = subprocess.run(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                              stderr=subprocess.STDOUT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {done.returncode}:\n"
+                           f"{log.read_text(encoding='utf-8')[-3000:]}")
+    return step_time(run_dir / "events.jsonl", CLOCKS[settings.clock])
+
+
+def step_time(events_file: Path, clock: str) -> float:
+    """Median over windows between `step` events of one epoch (the first skipped) of time / steps."""
+    from torchx.events import read_events
+
+    events, _ = read_events(events_file)
+    stamps = [(e["epoch"], e["step"], e[clock]) for e in events if e["event"] == "step" and e["epoch"] > 0]
+    pairs = zip(stamps, stamps[1:], strict=False)
+    per_step = [(t1 - t0) / (s1 - s0) for (e0, s0, t0), (e1, s1, t1) in pairs if e0 == e1]
+    if not per_step:
+        raise RuntimeError(f"{events_file}: no timed steps (too few epochs?)")
+    return statistics.median(per_step)
+
+
+def measure(settings: Settings, tmp: Path) -> Times:
+    """Seconds per step for each workload, variant and repetition; variants interleaved."""
+    configs = {w.name: write_config(w, w.quick_epochs if settings.quick else w.epochs, tmp)
+               for w in WORKLOADS}
+    times: Times = {w.name: {v: [] for v in VARIANTS} for w in WORKLOADS}
+    for rep in range(settings.reps):
+        order = VARIANTS[rep % len(VARIANTS):] + VARIANTS[:rep % len(VARIANTS)]
+        for workload, config in configs.items():
+            for variant in order:
+                seconds = run_variant(variant, config, tmp / f"{workload}-{variant}-{rep}", settings)
+                times[workload][variant].append(seconds)
+                print(f"rep {rep + 1}/{settings.reps} {workload:<4}{variant:<14}{seconds * 1e3:8.3f} ms/step",
+                      file=sys.stderr, flush=True)
+    return times
+
+
+def ratio(by_variant: dict[str, list[float]], variant: str, reference: str = "baseline") -> float:
+    return statistics.median(by_variant[variant]) / statistics.median(by_variant[reference])
+
+
+def target_note(workload: str, variant: str, by_variant: dict[str, list[float]]) -> str:
+    if variant not in TARGETS:
+        return ""
+    reference, limits = TARGETS[variant]
+    value, limit = ratio(by_variant, variant, reference), limits[workload]
+    return f"{value:.3f}x {reference} (target <= {limit:.2f}x): {'met' if value <= limit else 'MISSED'}"
+
+
+def print_table(times: Times, settings: Settings) -> None:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"time per training step ({settings.clock} clock, {settings.threads} thread(s), median of "
+          f"{settings.reps} repetition(s) [min-max]; load average {load} on {os.cpu_count()} CPUs)")
+    print(f"{'workload':<10}{'variant':<15}{'ms/step':>8}  {'range':<17}{'x baseline':>10}  target")
+    for workload, by_variant in times.items():
+        for variant, seconds in by_variant.items():
+            spread = f"[{min(seconds) * 1e3:.3f}-{max(seconds) * 1e3:.3f}]"
+            print(f"{workload:<10}{variant:<15}{statistics.median(seconds) * 1e3:8.3f}  {spread:<17}"
+                  f"{ratio(by_variant, variant):9.3f}x  {target_note(workload, variant, by_variant)}")
+
+
+# --- the worker side: one variant in this process (`--worker`) ---
+
+
+def stamp(epoch: int, step: int) -> dict[str, Any]:
+    return {"event": "step", "epoch": epoch, "step": step, "time": time.time(), "cpu": time.process_time()}
+
+
+def train_baseline(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The hand-written loop: the plain entry's recipe with nothing around the step."""
+    import torch
+
+    from torchx import datasets, losses, models
+    from torchx.optim import build_optimizer, build_scheduler
+
+    torch.manual_seed(config["seed"])
+    args, params = config["train_wrapper"]["args"], config["trainer_params"]
+    loader = datasets.make(config["data_module"]).train_dataloader()
+    model, loss_fn = models.make(args["model_spec"]), losses.make(args["loss_spec"])
+    optimizer = build_optimizer(args["optim_spec"], model.parameters())
+    scheduler = build_scheduler(args.get("sched_spec"), optimizer)
+    log_every, step, stamps = params["log_every_n_steps"], 0, []
+    model.train()
+    for epoch in range(params["max_epochs"]):
+        for x, y in loader:
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            if step % log_every == 0:
+                stamps.append(stamp(epoch, step))
+        scheduler.step()
+    return stamps
+
+
+def train_lightning_raw(config: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
+    """`Trainer.fit` of the entry's wrapper and loaders, with logger, checkpoints and progress bar off."""
+    import pytorch_lightning as pl
+
+    from torchx import datasets, wrappers
+
+    class Stamps(pl.Callback):  # defined here so that the baseline's process never imports Lightning
+        def __init__(self, every: int) -> None:
+            self.every = every
+            self.stamps: list[dict[str, Any]] = []
+
+        def on_train_batch_end(self, trainer: pl.Trainer, *_: Any) -> None:
+            if trainer.global_step % self.every == 0:
+                self.stamps.append(stamp(trainer.current_epoch, trainer.global_step))
+
+    warnings.filterwarnings("ignore", message=r".*srun.*")
+    pl.seed_everything(config["seed"], workers=True, verbose=False)
+    data = datasets.make(config["data_module"])
+    params = config["trainer_params"]
+    stamps = Stamps(params["log_every_n_steps"])
+    trainer = pl.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, accelerator="cpu", devices=1, callbacks=[stamps],
+                         default_root_dir=run_dir, **params)
+    trainer.fit(wrappers.make(config["train_wrapper"]), train_dataloaders=data.train_dataloader(),
+                val_dataloaders=data.val_dataloader())
+    return stamps.stamps
+
+
+def run_entry(variant: str, config_path: Path, run_dir: Path) -> None:
+    """Run an entry's `main` unchanged, except that every event it writes also carries the CPU clock."""
+    import importlib
+
+    from torchx.events import EventWriter
+
+    write = EventWriter.write
+
+    def write_with_cpu(self: EventWriter, event: str, **fields: Any) -> dict[str, Any]:
+        return write(self, event, cpu=time.process_time(), **fields)
+
+    EventWriter.write = write_with_cpu  # type: ignore[method-assign]
+    argv = ["--config", str(config_path), "--gpu", "cpu", "--save-dir", str(run_dir.parent),
+            "--name", run_dir.name]
+    importlib.import_module(ENTRIES[variant]).main(argv)
+
+
+def worker(variant: str, config_path: Path, run_dir: Path) -> None:
+    """Train one variant; its stamps end up in `run_dir/events.jsonl` as `step` events."""
+    if variant in ENTRIES:
+        run_entry(variant, config_path, run_dir)
+        return
+    from torchx.config import load_config
+
+    config = load_config(config_path)
+    run_dir.mkdir()
+    stamps = train_baseline(config) if variant == "baseline" else train_lightning_raw(config, run_dir)
+    with open(run_dir / "events.jsonl", "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(s) + "\n" for s in stamps)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench/overhead.py", description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--reps", type=int, help="interleaved repetitions (default 3; 1 with --quick)")
+    parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every variant (default 1)")
+    parser.add_argument("--clock", choices=CLOCKS, default="cpu", help="process CPU time or wall time")
+    parser.add_argument("--quick", action="store_true", help="fewer epochs: a smoke run")
+    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.worker:
+        worker(args.worker, args.config, args.run_dir)
+        return
+    settings = Settings(args.reps or (1 if args.quick else 3), args.quick, args.threads, args.clock)
+    with tempfile.TemporaryDirectory(prefix="torchx-bench-") as tmp:
+        times = measure(settings, Path(tmp))
+    print_table(times, settings)
+    print(json.dumps({w: {v: round(ratio(by_v, v), 4) for v in VARIANTS[1:]} for w, by_v in times.items()}))
+
+
+if __name__ == "__main__":
+    main()
