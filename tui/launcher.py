@@ -7,12 +7,14 @@ signal the run's process group. Torch- and Textual-free.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,6 @@ from torchx.experiment import (
     process_alive,
     read_json,
     reserve_run_dir,
-    write_json_atomic,
 )
 
 DEFAULT_ENTRY = (sys.executable, "-m", "torchx.train_pl")
@@ -108,11 +109,20 @@ class Launcher:
         except OSError as exc:
             raise LaunchError(f"cannot start {argv[0]}: {exc}") from None
         self.children.append(proc)
-        write_json_atomic(run_dir / RUN_JSON, run_record(proc, argv, gpus, launched_at, previous))
+        write_run_json(run_dir, run_record(proc, argv, gpus, launched_at, previous))
 
     def reap(self) -> None:
         """Collect exit statuses of finished children so they do not linger as zombies."""
         self.children = [p for p in self.children if p.poll() is None]
+
+
+def write_run_json(run_dir: Path, record: dict[str, Any]) -> None:
+    """Atomically, through a temporary file beside the run directory, never in it: the trainer takes a
+    reserved directory only while it holds nothing but the launcher's files."""
+    fd, tmp = tempfile.mkstemp(dir=run_dir.parent, prefix=f".{run_dir.name}.run.json.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2)
+    os.replace(tmp, run_dir / RUN_JSON)
 
 
 def run_record(proc: subprocess.Popen[bytes], argv: list[str], gpus: Any, launched_at: float,
