@@ -24,9 +24,19 @@ def _checked(source: str, key: str, fn: Any, *args: Any) -> Any:
         raise ConfigError(f"{source}: {key}: {exc}") from None
 
 
-def check_config(config: Mapping[str, Any], source: str) -> None:
-    """Raise ConfigError naming the key of the first problem; build nothing heavy (no data is read)."""
-    from torchx import callbacks, datasets, losses, models, optim, wrappers
+# How the `base` wrapper's arguments are validated: argument → 'models' | 'losses' | 'optim' | 'sched'.
+BASE_SPEC_KINDS: Mapping[str, str] = {
+    "model_spec": "models", "loss_spec": "losses", "optim_spec": "optim", "sched_spec": "sched",
+}
+
+
+def check_config(config: Mapping[str, Any], source: str, lightning: bool = True) -> None:
+    """Raise ConfigError naming the key of the first problem; build nothing heavy (no data is read).
+
+    `lightning=False` (the plain entry) validates the `base` wrapper's specs without importing the
+    wrapper and callback registries, which import Lightning.
+    """
+    from torchx import datasets, losses, models, optim
 
     dm_args = _checked(source, "data_module", datasets.datasets.check, config["data_module"])
     try:
@@ -34,19 +44,31 @@ def check_config(config: Mapping[str, Any], source: str) -> None:
     except TypeError as exc:
         raise ConfigError(f"{source}: data_module.args: {exc}") from None
     _checked(source, "data_module", data_module.validate)
-    wrapper_spec = config["train_wrapper"]
-    args = _checked(source, "train_wrapper", wrappers.wrappers.check, wrapper_spec)
     spec_checks = {
         "models": models.models.check, "losses": losses.losses.check,
         "optim": lambda s: optim.check_optim_spec(s, "optim_spec"),
         "sched": lambda s: optim.check_sched_spec(s, "sched_spec"),
     }
-    kinds = getattr(wrappers.wrappers.get(wrapper_spec["name"]), "spec_kinds", {})
+    args, kinds = _wrapper_args(config["train_wrapper"], source, lightning)
     for arg, kind in kinds.items():
         if args.get(arg):
             _checked(source, f"train_wrapper.args.{arg}", spec_checks[kind], args[arg])
-    for i, spec in enumerate(config.get("callbacks") or []):
-        _checked(source, f"callbacks[{i}]", callbacks.callbacks.check, spec)
+    if lightning:
+        from torchx import callbacks
+
+        for i, spec in enumerate(config.get("callbacks") or []):
+            _checked(source, f"callbacks[{i}]", callbacks.callbacks.check, spec)
+
+
+def _wrapper_args(spec: Mapping[str, Any], source: str,
+                  lightning: bool) -> tuple[dict[str, Any], Mapping[str, str]]:
+    """The wrapper's arguments and how to check each nested spec."""
+    if not lightning:
+        return dict(spec.get("args") or {}), BASE_SPEC_KINDS
+    from torchx import wrappers
+
+    args = _checked(source, "train_wrapper", wrappers.wrappers.check, spec)
+    return args, getattr(wrappers.wrappers.get(spec["name"]), "spec_kinds", {})
 
 
 def main(argv: list[str] | None = None) -> int:

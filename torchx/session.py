@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torchx
 from torchx.config import ConfigError, config_files, dump_config, load_config
 from torchx.errors import USAGE_EXIT, UserError
 from torchx.events import read_events
@@ -33,6 +32,7 @@ from torchx.experiment import (
 )
 
 ENV_RUN_DIR = "TORCHX_RUN_DIR"
+PACKAGE_DIR = Path(__file__).resolve().parent  # the framework's source, snapshot into each run
 
 
 @dataclass
@@ -113,7 +113,7 @@ def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], Non
         return ctx
     if ctx.resume_ckpt is None:
         claim_run_dir(save_dir, ctx.name)
-        snapshot_code(ctx.run_dir, Path(torchx.__file__).parent, config_files(args.config))
+        snapshot_code(ctx.run_dir, PACKAGE_DIR, config_files(args.config))
     (ctx.run_dir / CONFIG_FILE).write_text(dump_config(ctx.config), encoding="utf-8")
     (ctx.run_dir / CKPT_DIR).mkdir(exist_ok=True)
     os.environ[ENV_RUN_DIR] = str(ctx.run_dir)

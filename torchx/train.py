@@ -8,6 +8,7 @@ other wrappers need the Lightning entry.
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import sys
@@ -37,10 +38,13 @@ AUTOCAST = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
 
 def check_plain_config(config: Mapping[str, Any], source: str) -> None:
-    check_config(config, source)
+    """What the plain loop can run: the `base` recipe on one device, no Lightning callbacks."""
     if config["train_wrapper"]["name"] != "base":
         raise ConfigError(f"{source}: train_wrapper.name: the plain entry runs only the 'base' wrapper, not "
                           f"'{config['train_wrapper']['name']}' (use python -m torchx.train_pl)")
+    if config.get("callbacks"):
+        raise ConfigError(f"{source}: callbacks: Lightning callbacks need python -m torchx.train_pl")
+    check_config(config, source, lightning=False)
     params = config.get("trainer_params") or {}
     if params.get("devices") not in (None, 1, "1", "auto") or params.get("num_nodes", 1) != 1:
         raise ConfigError(f"{source}: trainer_params.devices: the plain entry runs on one device "
@@ -160,6 +164,7 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "epoch": epoch_done, "global_step": step, "best": best, "config": cfg}
 
+    gc.freeze()  # set-up objects leave the collector's scans: full collections stay short in the loop
     model.train()
     for epoch in range(start_epoch, max_epochs):
         t_epoch = time.perf_counter()
@@ -178,7 +183,7 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
             scaler.step(optimizer)
             scaler.update()
             step += 1
-            loss_sum += loss.detach() * len(y)
+            loss_sum.add_(loss.detach(), alpha=len(y))
             seen += len(y)
             recorder.train_progress(step)
             if step % log_every == 0:

@@ -7,6 +7,7 @@ step with `last.ckpt` written; `--resume NAME` continues from it with the global
 
 from __future__ import annotations
 
+import gc
 import sys
 import warnings
 from collections.abc import Mapping
@@ -83,6 +84,7 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
             callbacks=[logger_cb, graceful, checkpoint, *extra],
             **trainer_params(ctx),
         )
+        gc.freeze()  # set-up objects leave the collector's scans: full collections stay short in the loop
         trainer.fit(wrapper, train_dataloaders=data.train_dataloader(),
                     val_dataloaders=data.val_dataloader(), ckpt_path=ctx.resume_ckpt)
     except BaseException as exc:

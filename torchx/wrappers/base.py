@@ -13,6 +13,7 @@ import pytorch_lightning as pl
 import torch
 
 from torchx import losses, models
+from torchx.check import BASE_SPEC_KINDS
 from torchx.metrics import accuracy
 from torchx.optim import build_optimizer, build_scheduler
 from torchx.wrappers.tools import register
@@ -20,9 +21,7 @@ from torchx.wrappers.tools import register
 
 @register("base")
 class BaseWrapper(pl.LightningModule):
-    spec_kinds: Mapping[str, str] = {
-        "model_spec": "models", "loss_spec": "losses", "optim_spec": "optim", "sched_spec": "sched",
-    }
+    spec_kinds: Mapping[str, str] = BASE_SPEC_KINDS
 
     def __init__(self, model_spec: dict[str, Any], loss_spec: dict[str, Any], optim_spec: dict[str, Any],
                  sched_spec: dict[str, Any] | None = None) -> None:

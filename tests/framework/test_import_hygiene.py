@@ -1,0 +1,30 @@
+"""What each side may import: the TUI-facing modules stay torch-free, the plain entry Lightning-free."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import DIGITS, REPO
+
+
+def loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys\nprint(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return set(out.stdout.split())
+
+
+def test_contract_modules_import_neither_torch_nor_textual() -> None:
+    loaded = loaded_after("import torchx.events, torchx.experiment, torchx.summary, torchx.config, "
+                          "torchx.recorder, torchx.eta, torchx.stopping")
+    assert not loaded & {"torch", "textual", "pytorch_lightning", "lightning"}
+
+
+def test_plain_entry_validates_and_builds_without_lightning() -> None:
+    loaded = loaded_after(
+        "from torchx.config import load_config\nfrom torchx.train import check_plain_config\n"
+        f"check_plain_config(load_config('{DIGITS}'), '{DIGITS}')"
+    )
+    assert "torch" in loaded
+    assert not loaded & {"pytorch_lightning", "lightning", "lightning_fabric"}
