@@ -30,6 +30,7 @@ from torchx.experiment import (
     read_json,
     reserve_run_dir,
 )
+from torchx.session import ENV_RUN_DIR
 
 DEFAULT_ENTRY = (sys.executable, "-m", "torchx.train_pl")
 
@@ -164,7 +165,27 @@ def run_pid(run_dir: Path, summary_pid: Any = None,
                 return pid, pgid if isinstance(pgid, int) else os.getpgid(pid)
             except OSError:
                 continue
+    pgid = record.get("pgid")
+    if isinstance(pgid, int) and group_members(run_dir, pgid):
+        return int(record.get("pid") or pgid), pgid  # the root died; ranks or workers linger
     return None
+
+
+def group_members(run_dir: Path, pgid: int) -> list[psutil.Process]:
+    """Live processes of group `pgid` that belong to this run (their TORCHX_RUN_DIR says so), so a
+    group id reused by another program after the run's processes are all gone is never signalled."""
+    target = os.path.realpath(run_dir)
+    members = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) != pgid or not _alive(proc):
+                continue
+            value = proc.environ().get(ENV_RUN_DIR)
+            if value and os.path.realpath(os.path.join(proc.cwd(), value)) == target:
+                members.append(proc)
+        except (OSError, psutil.Error):
+            continue
+    return members
 
 
 def run_processes(pid: int, pgid: int) -> list[psutil.Process]:

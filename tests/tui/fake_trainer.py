@@ -34,6 +34,7 @@ def main() -> None:
     name = args.resume or args.name
     run_dir = Path(args.save_dir) / name
     (run_dir / "ckpt").mkdir(parents=True, exist_ok=True)
+    os.environ["TORCHX_RUN_DIR"] = str(run_dir)  # as the real entry does; its children inherit it
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     writer = EventWriter(run_dir / "events.jsonl")
     writer.write("start", name=name, config=args.config, pid=os.getpid(), host=os.uname().nodename,

@@ -15,7 +15,7 @@ from helpers import make_app, open_launch, replace_text, row, run_processes, sel
 from textual.widgets import SelectionList, Static
 
 from tui.gpus import GpuSampler
-from tui.launcher import Launcher, LaunchRequest
+from tui.launcher import Launcher, LaunchRequest, group_members
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.gpu_picker import GpuPicker
@@ -134,3 +134,21 @@ async def test_odd_names_show_literally_and_long_names_sort(tmp_path: Path) -> N
         order = [table(app).coordinate_to_cell_key((i, 0)).row_key.value for i in range(4)]
         assert order == [f"a-very-long-config-name-for-sorting-2026112{i}-000000" for i in (2, 1, 0)] + [
             "[bold]odd"]
+
+
+async def test_kill_a_lost_run_whose_worker_lingers(tmp_path: Path) -> None:
+    app = make_app(tmp_path, launcher=Launcher(entry=(sys.executable, str(FAKE))))
+    save = app.settings.save_dir
+    app.settings.launcher.launch(LaunchRequest(Path("x.yaml"), "half", save))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_status(pilot, app, "half", "running", min_epoch=1, timeout=30)
+        record = json.loads((save / "half" / "run.json").read_text())
+        os.kill(record["pid"], 9)  # rank 0 alone dies
+        await wait_status(pilot, app, "half", "lost", timeout=10)
+        members = lambda: group_members(save / "half", record["pgid"])  # noqa: E731
+        assert members()  # its worker lingers
+        await select(pilot, app, "half")
+        await pilot.press("K")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "kill confirmation")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not members(), 10, "no process left")

@@ -151,3 +151,19 @@ def test_resume_uses_the_entry_that_started_the_run(tmp_path: Path) -> None:
     assert argv == ["/py", "-m", "torchx.train", "--resume", "n", "--save-dir", str(tmp_path), "--gpu", "0,1"]
     assert launcher.resume_argv(("x",), tmp_path / "n", None) == ["x", "--resume", "n", "--save-dir",
                                                                    str(tmp_path)]
+
+
+def test_lingering_worker_of_a_dead_run_is_found_and_killed(tmp_path: Path, fake_launcher: Launcher) -> None:
+    run_dir = fake_launcher.launch(request(tmp_path))
+    wait_for(lambda: len(events(run_dir)) > 1)
+    pid, pgid = launcher.run_pid(run_dir)
+    os.kill(pid, 9)  # rank 0 dies alone (OOM killer); its worker lives on in the group
+    fake_launcher.reap()
+    wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    members = launcher.group_members(run_dir, pgid)
+    assert len(members) == 1 and members[0].pid != pid
+    assert launcher.run_pid(run_dir) == (pid, pgid)
+    assert launcher.group_members(tmp_path / "other", pgid) == []  # another run's group: not ours
+    launcher.kill(pid, pgid)
+    assert launcher.wait_gone(pid, pgid, timeout=10)
+    assert launcher.run_pid(run_dir) is None

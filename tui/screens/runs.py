@@ -129,7 +129,7 @@ class RunsScreen(Screen[None]):
             self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.stop_run(name))
 
     def action_kill(self) -> None:
-        name = self._selected(ACTIVE, "kill")
+        name = self._selected(ACTIVE | {"lost"}, "kill")  # lost: ranks or workers may linger
         if name:
             question = f"Kill run '{name}'? (SIGKILL to every process: no checkpoint is written)"
             self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(name))
