@@ -73,6 +73,4 @@ class TorchxApp(App[None]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        bindings = [(self.get_key_display(active.binding), active.binding.description)
-                    for active in self.screen.active_bindings.values() if active.binding.description]
-        self.push_screen(HelpScreen(type(self.screen).__name__.removesuffix("Screen"), bindings))
+        self.push_screen(HelpScreen.of(self.screen))
