@@ -4,14 +4,17 @@ a fake NVML with fixed readings, and against the real NVML where a driver exists
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from conftest import FakeNvml, screen_text, wait_until
 from helpers import DIGITS, make_app
-from rundirs import make_run
+from rundirs import T0, make_run, start_event, write_events
+from textual.app import App
 
 from tui import launcher
 from tui.app import TorchxApp
@@ -177,3 +180,66 @@ async def test_gpu_screen_with_the_real_nvml(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: f"{count} GPU(s)" in str(summary.content), 20, "real readings")
         text = str(summary.content)
         assert "GPU0" in text and "GiB" in text and "°C" in text
+
+
+def write_steps(path: Path, steps: int, spe: int = 1000) -> None:
+    """A run with `steps` step events (and an epoch event every `spe`), written fast."""
+    write_events(path, [start_event("huge", T0, max_epochs=steps // spe + 10) | {"steps_per_epoch": spe}])
+    with open(path, "a") as f:
+        block = []
+        for s in range(1, steps + 1):
+            block.append(f'{{"v": 1, "time": {T0 + s * 0.01:.2f}, "event": "step", '
+                         f'"epoch": {(s - 1) // spe}, "step": {s}, '
+                         f'"metrics": {{"train/loss": {1 / s:.6f}}}, '
+                         f'"eta_s": 1000.0}}\n')
+            if s % spe == 0:
+                block.append(f'{{"v": 1, "time": {T0 + s * 0.01:.2f}, "event": "epoch", '
+                             f'"epoch": {s // spe - 1}, "step": {s}, '
+                             f'"metrics": {{"val/loss": {1 / s:.6f}}}}}\n')
+            if len(block) > 50_000:
+                f.write("".join(block))
+                block = []
+        f.write("".join(block))
+
+
+class ViewOnly(App[None]):
+    """The run view alone, without the runs table (whose scanner has its own cost on huge files)."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        super().__init__()
+        self.settings, self.run_name = settings, name
+
+    def open(self) -> None:
+        self.push_screen(RunViewScreen(self.settings, self.run_name))
+
+
+async def test_a_million_steps_stay_responsive(tmp_path: Path) -> None:
+    save = tmp_path / "save"
+    (save / "huge").mkdir(parents=True)
+    events = save / "huge" / "events.jsonl"
+    write_steps(events, 1_000_000)
+    app = ViewOnly(Settings(save_dir=save, configs_dir=tmp_path, cache_dir=None, refresh_s=0.25), "huge")
+    async with app.run_test(size=(120, 40)) as pilot:
+        started = time.monotonic()
+        app.open()
+        await pilot.pause()
+        screen = view(app)
+        await wait_until(pilot, lambda: screen.snapshot is not None, 10, "the view of 1M steps")
+        opened = time.monotonic() - started
+        plot = screen.query_one(MetricPlot)
+        assert plot.labels == ("val/loss",)
+        for key, expected in (("m", ("train/loss",)), ("m", ("val/loss",)), ("o", None), ("x", None)):
+            t = time.monotonic()
+            await pilot.press(key)
+            await pilot.pause()
+            assert time.monotonic() - t < 1.0, f"'{key}' took {time.monotonic() - t:.2f} s"
+            assert expected is None or plot.labels == expected
+        assert plot.axis == "epoch" and set(plot.labels) == {"train/loss", "val/loss"}
+        await wait_until(pilot, lambda: not screen.snapshot.loading, 60, "the backfill")
+        assert all(len(xs) <= 512 for xs, _ in screen.snapshot.series.values())
+        assert screen.snapshot.metrics[0].count == 1000  # every epoch found by the backfill
+        with open(events, "a") as f:
+            f.write(json.dumps({"v": 1, "time": T0 + 20_000, "event": "step", "epoch": 1000,
+                                "step": 1_000_001, "metrics": {"train/loss": 5e-7}}) + "\n")
+        await wait_until(pilot, lambda: screen.snapshot.progress.step == 1_000_001, 10, "the new step")
+    assert opened < 5.0, f"opening 1M steps took {opened:.1f} s"

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from tui.settings import Settings
 
 POLL_S = 0.25
+BACKFILL_PAUSE_S = 0.02
+"""Between backfill slices: the worker must leave the UI thread the GIL most of the time."""
 SNAPSHOT_S = 0.5
 PROCS_S = 1.0
 STATUS_STYLES = {"running": "bold green", "finished": "cyan", "failed": "bold red", "stopped": "yellow",
@@ -135,7 +137,7 @@ class RunViewScreen(RunActions):
             first = False
             if not self.settings.live:
                 return
-            self._wake.wait(0.0 if self.run_watch.loader.backfilling else POLL_S)
+            self._wake.wait(BACKFILL_PAUSE_S if self.run_watch.loader.backfilling else POLL_S)
             self._wake.clear()
 
     # ---- handlers ----
