@@ -54,8 +54,12 @@ def check_config(config: Mapping[str, Any], source: str, lightning: bool = True)
         if args.get(arg):
             _checked(source, f"train_wrapper.args.{arg}", spec_checks[kind], args[arg])
     if lightning:
-        from torchx import callbacks
+        from torchx import callbacks, wrappers
 
+        # A wrapper may check how its arguments fit together (`check_args`), beyond each one's spec.
+        check_args = getattr(wrappers.wrappers.get(config["train_wrapper"]["name"]), "check_args", None)
+        if check_args is not None:
+            _checked(source, "train_wrapper.args", check_args, args)
         for i, spec in enumerate(config.get("callbacks") or []):
             _checked(source, f"callbacks[{i}]", callbacks.callbacks.check, spec)
 

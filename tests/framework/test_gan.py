@@ -85,3 +85,7 @@ def test_check_validates_the_gan_specs(save_dir: Path) -> None:
                        "train_wrapper.args.g_optim_spec.args.lr=0.001")
     assert result.returncode == 2
     assert "train_wrapper.args.d_model_spec: unknown model 'mlp_discrim'" in result.stderr
+    result = run_entry("check", "--config", GAN, "train_wrapper.args.loss_spec={name: cross_entropy}")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: {GAN}: train_wrapper.args: loss_spec 'cross_entropy' is not a "
+                                     "GAN loss (e.g. gan_bce, gan_hinge)")

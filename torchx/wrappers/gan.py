@@ -45,17 +45,25 @@ class GanWrapper(pl.LightningModule):
         self.automatic_optimization = False
         self.generator = models.make(g_model_spec)
         self.discriminator = models.make(d_model_spec)
+        self.check_args(self.hparams)
         self.loss_fn = losses.make(loss_spec)
-        if not isinstance(self.loss_fn, GanLoss):
-            raise UserError(f"gan: loss_spec '{loss_spec['name']}' is not a GAN loss (gan_bce, gan_hinge)")
-        if d_steps < 1 or sample_every_n_epochs < 1:
-            raise UserError("gan: d_steps and sample_every_n_epochs must be at least 1")
         self.d_steps, self.sample_every_n_epochs = d_steps, sample_every_n_epochs
         self.num_classes: int = getattr(self.generator, "num_classes", 0)
         fixed = torch.Generator().manual_seed(0)  # the same noise every epoch and run: grids compare
         noise = torch.randn(num_samples, self.generator.latent_dim, generator=fixed)
         self.register_buffer("sample_noise", noise, persistent=False)
         self.register_buffer("sample_labels", self._grid_labels(num_samples), persistent=False)
+
+    @staticmethod
+    def check_args(args: Mapping[str, Any]) -> None:
+        """What the registry cannot see: the loss must be a GAN loss, the counts positive (`torchx.check`)."""
+        loss = losses.losses.get(args["loss_spec"]["name"])
+        if not (isinstance(loss, type) and issubclass(loss, GanLoss)):
+            raise UserError(f"loss_spec '{args['loss_spec']['name']}' is not a GAN loss "
+                            "(e.g. gan_bce, gan_hinge)")
+        for key in ("d_steps", "sample_every_n_epochs", "num_samples"):
+            if not isinstance(args.get(key, 1), int) or args.get(key, 1) < 1:
+                raise UserError(f"{key} must be a positive integer, got {args[key]!r}")
 
     @property
     def optimizer_steps_per_batch(self) -> int:
