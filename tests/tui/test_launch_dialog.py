@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
+import psutil
 from conftest import screen_text, wait_until
-from helpers import make_app, open_launch, replace_text
+from helpers import focus, make_app, open_launch, replace_text
 from rundirs import make_run
 
 from tui.screens.confirm import ConfirmScreen
@@ -78,3 +80,41 @@ async def test_new_name_and_escape(tmp_path: Path) -> None:
         await pilot.press("escape")
         assert not isinstance(app.screen, LaunchScreen)
         assert os.listdir(app.settings.save_dir) == []
+
+
+async def test_escape_while_validating_launches_nothing(tmp_path: Path) -> None:
+    slow = (sys.executable, "-c", "import time; time.sleep(60)")
+    app = make_app(tmp_path, check_entry=slow)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_launch(pilot, app, "digits.yaml")
+        await replace_text(pilot, app, "name", "never")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "validating and launching" in message(screen), 10, "the launch")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen), 10, "the dialog to close")
+        checks = lambda: [p for p in psutil.process_iter(["cmdline"])  # noqa: E731
+                          if "time.sleep(60)" in " ".join(p.info["cmdline"] or [])]
+        await wait_until(pilot, lambda: not checks(), 10, "the check subprocess to be killed")
+        await pilot.pause(0.5)
+    assert os.listdir(app.settings.save_dir) == [] and app.settings.launcher.children == []
+
+
+async def test_typed_name_survives_a_config_change(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_launch(pilot, app, "digits.yaml")
+        await replace_text(pilot, app, "name", "mine")
+        await open_launch_config(pilot, app, screen, "unknown-model.yaml")
+        assert screen.query_one("#name").value == "mine"
+        await pilot.press("ctrl+n")
+        await open_launch_config(pilot, app, screen, "digits.yaml")
+        assert screen.query_one("#name").value.startswith("digits-2")
+
+
+async def open_launch_config(pilot, app, screen: LaunchScreen, config: str) -> None:
+    await focus(pilot, app, "configs")
+    for _ in range(5):
+        if screen.config is not None and screen.config.name == config:
+            return
+        await pilot.press("down" if screen.config.name < config else "up")
+    assert screen.config is not None and screen.config.name == config

@@ -51,6 +51,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         self._verdicts: dict[tuple[str, str], Verdict] = {}
         self._check_lock = threading.Lock()
         self._name_edited = False
+        self._default_name = ""
         self._name_exists = False
         self._busy = False
         self._debounce: Timer | None = None
@@ -113,8 +114,8 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
 
     @on(Input.Changed, "#name")
     def name_changed(self, event: Input.Changed) -> None:
-        if event.input.has_focus:
-            self._name_edited = True
+        if event.value != self._default_name:
+            self._name_edited = True  # typed by the user: a new config no longer renames the run
         self._check_name()
 
     @on(Input.Submitted)
@@ -122,6 +123,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         self.action_launch()
 
     def _set_name(self, name: str) -> None:
+        self._default_name = name
         self.query_one("#name", Input).value = name
 
     def _check_name(self) -> str | None:
@@ -261,9 +263,12 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
 
     @work(thread=True, group="launch")
     def launch(self, request: LaunchRequest) -> None:
-        verdict = self._full_verdict(request.config, list(request.overrides))
-        if verdict is None or not verdict.ok:
-            self.post_message(LaunchFinished(request.name, verdict.message if verdict else "not validated"))
+        """Validate fully, then launch; `escape` meanwhile cancels both the check and the launch."""
+        verdict = self._full_verdict(request.config, list(request.overrides), skip_if_cancelled=True)
+        if verdict is None or get_current_worker().is_cancelled:
+            return
+        if not verdict.ok:
+            self.post_message(LaunchFinished(request.name, verdict.message))
             return
         try:
             self.settings.launcher.launch(request)
