@@ -9,9 +9,10 @@ import os
 from pathlib import Path
 
 from rundirs import T0, start_event, write_events
-from snapshot_app import FixedSampler
+from snapshot_app import HOST, FixedSampler
 
 from tui.app import TorchxApp
+from tui.gpus import GpuReading, Sample
 from tui.settings import Settings
 
 NAME = "digits-fixed"
@@ -67,4 +68,25 @@ def build(workdir: Path) -> TorchxApp:
     make_fixed_run(workdir / "save")
     settings = Settings(save_dir=Path("save"), configs_dir=Path("configs"), clock=lambda: T0 + 70.0,
                         sampler_factory=lambda: FixedSampler(True), live=False, cache_dir=None)
+    return TorchxApp(settings)
+
+
+class GpuBoxSampler:
+    """Two busy GPUs with temperature, power and processes whose pids do not exist here."""
+
+    def sample(self) -> Sample:
+        rows = ((0, 97.0, 61, 71.0, 612.0), (1, 35.0, 12, 48.0, 180.0))
+        gpus = tuple(GpuReading(i, "NVIDIA H100 80GB HBM3", util, used * 2**30, 80 * 2**30, temp, power,
+                                700.0, ((4_000_000 + i, used * 2**30),))
+                     for i, util, used, temp, power in rows)
+        return Sample(gpus, HOST)
+
+    def close(self) -> None:
+        pass
+
+
+def build_gpus(workdir: Path) -> TorchxApp:
+    (workdir / "save").mkdir()
+    settings = Settings(save_dir=Path("save"), configs_dir=Path("configs"), clock=lambda: T0,
+                        sampler_factory=GpuBoxSampler, live=False, cache_dir=None)
     return TorchxApp(settings)

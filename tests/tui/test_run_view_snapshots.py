@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_until
-from run_view_app import NAME, build
+from run_view_app import NAME, build, build_gpus
 
 
 @pytest.fixture
@@ -46,3 +46,16 @@ def test_run_view_120x40(workdir: Path, snap_compare) -> None:
 
 def test_run_view_system_tab_120x40(workdir: Path, snap_compare) -> None:
     assert snap_compare(build(workdir), terminal_size=(120, 40), run_before=opened_on_system_tab)
+
+
+async def gpu_screen(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.press("g")
+    await wait_until(pilot, lambda: pilot.app.screen.query("#gpu-procs")
+                     and pilot.app.screen.query_one("#gpu-procs").row_count == 2, 10, "the GPU owners")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def test_gpu_screen_120x40(workdir: Path, snap_compare) -> None:
+    assert snap_compare(build_gpus(workdir), terminal_size=(120, 40), run_before=gpu_screen)

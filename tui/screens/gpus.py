@@ -77,9 +77,14 @@ class GpusScreen(Screen[None]):
                     run = procs.run_name_of(pid)
                     user, name = procs.describe(pid)
                     owner = f"run {run}" if run else f"{name} (not a torchx run)"
+                    if run is None and name == "?":
+                        owner = "(process not visible here: another container?)"
                     rows.append((str(gpu.index), str(pid), user,
                                  "" if mem is None else f"{mem / 2**20:,.0f} MiB", owner))
             self.post_message(GpuOwnersFound(rows))
+            settings = getattr(self.app, "settings", None)
+            if settings is not None and not settings.live:
+                return
 
     @on(GpuOwnersFound)
     def owners_found(self, message: GpuOwnersFound) -> None:

@@ -77,6 +77,7 @@ class RunViewScreen(RunActions):
         self._dirty = False
         self._shown_traceback = False
         self._shown: dict[str, object] = {}
+        self._gpus: GpusShared | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="header"):
@@ -145,6 +146,8 @@ class RunViewScreen(RunActions):
     @on(RunSnapshotReady)
     def snapshot_ready(self, message: RunSnapshotReady) -> None:
         first = self.snapshot is None
+        if first or self.snapshot.gpus != message.snapshot.gpus:
+            self.call_after_refresh(self._show_gpus)
         self.snapshot, self._taken_at = message.snapshot, message.taken_at
         self._show_header()
         self._dirty = True
@@ -322,10 +325,17 @@ class RunViewScreen(RunActions):
 
     @on(GpusShared)
     def gpus_shared(self, message: GpusShared) -> None:
-        sample, history = message.sample, message.history
+        self._gpus = message
+        self._gpu_mem = {pid: mem for g in message.sample.gpus for pid, mem in g.processes if mem is not None}
+        self._show_gpus()
+
+    def _show_gpus(self) -> None:
+        """The run's GPUs (from its devices, or any GPU its processes are on); else CPU and RAM."""
+        if self._gpus is None:
+            return
+        sample, history = self._gpus.sample, self._gpus.history
         mine = run_text.run_gpu_indices(self.snapshot.gpus if self.snapshot else "")
         pids = {int(k.value) for k in self.query_one("#procs", DataTable).rows if k.value}
-        self._gpu_mem = {pid: mem for g in sample.gpus for pid, mem in g.processes if mem is not None}
         used = {g.index for g in sample.gpus if any(pid in pids for pid, _ in g.processes)}
         gpus = [g for g in sample.gpus if g.index in mine | used]
         if gpus:
