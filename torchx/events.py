@@ -17,18 +17,19 @@ from typing import Any
 SCHEMA_VERSION = 1
 EVENTS_FILE = "events.jsonl"
 
-# Known event types with the fields each carries (besides v, time, event). Readers accept others.
+# The event types torchx writes, with the fields each always carries (besides v, time, event).
+# Readers must accept other types and fields: this is what writers promise, not what readers demand.
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "start": (
-        "name", "config", "argv", "pid", "host", "world_size", "devices", "max_epochs",
-        "steps_per_epoch", "resumed_from", "versions",
+        "name", "config", "argv", "pid", "create_time", "host", "world_size", "devices", "max_epochs",
+        "steps_per_epoch", "resumed_from", "global_step", "versions", "entry",
     ),
     "step": ("epoch", "step", "metrics", "samples_per_s", "eta_s"),
     "epoch": ("epoch", "step", "metrics", "epoch_time_s", "eta_s"),
     "ckpt": ("path", "epoch", "step", "monitor", "value"),
-    "end": ("status", "elapsed_s", "error"),
+    "end": ("status", "elapsed_s", "error", "reason"),
+    "test": ("ckpt", "metrics"),
 }
-END_STATUSES = ("finished", "failed", "stopped")
 
 
 class EventWriter:

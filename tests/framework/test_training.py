@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import DIGITS, run_entry, start_entry, wait_for
-from torchx.events import read_events
+from torchx.events import EVENT_FIELDS, read_events
 from torchx.experiment import run_status
 from torchx.summary import RunSummary
 
@@ -146,9 +146,12 @@ def test_start_event_matches_the_schema(save_dir: Path) -> None:
     result = run_entry("train", "--config", DIGITS, "--save-dir", str(save_dir), "--name", "s",
                        "trainer_params.max_epochs=1")
     assert result.returncode == 0, result.stderr[-2000:]
-    start = kinds(events_of(save_dir / "s"), "start")[0]
-    for key in ("v", "time", "name", "config", "argv", "pid", "host", "world_size", "devices",
-                "max_epochs", "steps_per_epoch", "resumed_from", "versions"):
-        assert key in start, key
-    assert start["argv"][1:3] == ["-m", "torchx.train"]
-    json.dumps(start)
+    events = events_of(save_dir / "s")
+    assert {e["event"] for e in events} == {"start", "step", "epoch", "ckpt", "end"}
+    for event in events:
+        missing = {"v", "time", *EVENT_FIELDS[event["event"]]} - set(event)
+        assert not missing, (event["event"], missing)
+    start = kinds(events, "start")[0]
+    assert start["argv"][1:3] == ["-m", "torchx.train"] and start["entry"] == "train"
+    assert events[-1]["status"] == "finished" and events[-1]["reason"] is None
+    json.dumps(events)
