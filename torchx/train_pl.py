@@ -62,7 +62,7 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
     from pytorch_lightning.loggers import TensorBoardLogger
 
     from torchx import callbacks, datasets, wrappers
-    from torchx.callbacks.checkpoint import TorchxCheckpoint
+    from torchx.callbacks.checkpoint import checkpoint_callbacks
     from torchx.callbacks.graceful_stop import GracefulStop
     from torchx.callbacks.logger import BaseLogger
     from torchx.experiment import CKPT_DIR, TB_DIR
@@ -76,12 +76,12 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
         data = datasets.make(ctx.config["data_module"])
         wrapper = wrappers.make(ctx.config["train_wrapper"])
         extra = [callbacks.make(spec) for spec in ctx.config.get("callbacks") or []]
-        checkpoint = TorchxCheckpoint(logger_cb, dirpath=ctx.run_dir / CKPT_DIR,
-                                      **(ctx.config.get("checkpoint") or {}))
+        checkpoints = checkpoint_callbacks(logger_cb, ctx.run_dir / CKPT_DIR,
+                                           ctx.config.get("checkpoint") or {})
         trainer = pl.Trainer(
             default_root_dir=ctx.run_dir,
             logger=TensorBoardLogger(save_dir=ctx.run_dir, name=TB_DIR, version="", default_hp_metric=False),
-            callbacks=[logger_cb, graceful, checkpoint, *extra],
+            callbacks=[logger_cb, graceful, *checkpoints, *extra],
             **trainer_params(ctx),
         )
         gc.freeze()  # set-up objects leave the collector's scans: full collections stay short in the loop

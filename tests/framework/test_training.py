@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from tests.conftest import DIGITS, run_entry, start_entry, wait_for
 from torchx.events import EVENT_FIELDS, read_events
@@ -48,8 +49,13 @@ def test_digits_default_config_reaches_95_percent(save_dir: Path, entry: str) ->
     for path in ("config.yaml", "log.txt", "ckpt/last.ckpt", "src/torchx/train.py",
                  "src/configs/digits-classification.yaml"):
         assert (run_dir / path).exists(), path
+    # last.ckpt is the latest epoch, also after the monitored metric stopped improving
+    last = torch.load(run_dir / "ckpt" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert last["global_step"] == epochs[-1]["step"] == 600
     if entry == "train_pl":
         assert list((run_dir / "tb").glob("events.out.tfevents.*"))
+        best = [e for e in kinds(events, "ckpt") if e["monitor"] == "val/acc"]
+        assert best and best[-1]["epoch"] < 29  # the best stopped moving: the two files differ
     log = (run_dir / "log.txt").read_text()
     assert "epoch 30/30" in log and "eta" in log and "end: finished" in log
 
