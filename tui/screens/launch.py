@@ -20,7 +20,7 @@ from torchx.experiment import default_run_name, validate_run_name
 from tui import configs
 from tui.configs import Verdict
 from tui.launcher import LaunchError, LaunchRequest
-from tui.messages import ConfigValidated, GpusSampled, LaunchFinished
+from tui.messages import ConfigValidated, GpusShared, LaunchFinished
 from tui.widgets.gpu_picker import GpuPicker
 
 if TYPE_CHECKING:
@@ -80,7 +80,9 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             self._show_config(Verdict(False, f"no configs (*.yaml) in {self.settings.configs_dir}"))
         else:
             option_list.highlighted = 0
-        self.sample_gpus()
+        want_gpus = getattr(self.app, "want_gpus", None)  # the app's one NVML sampler
+        if want_gpus is not None:
+            want_gpus()
 
     # ---- selection and validation ----
 
@@ -196,22 +198,8 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
 
     # ---- devices ----
 
-    @work(thread=True, exclusive=True, group="gpus")
-    def sample_gpus(self) -> None:
-        worker = get_current_worker()
-        sampler = self.settings.sampler_factory()
-        stop = threading.Event()
-        try:
-            while not worker.is_cancelled:
-                self.post_message(GpusSampled(sampler.sample()))
-                if not self.settings.live:
-                    return
-                stop.wait(max(0.25, self.settings.gpu_interval_s))
-        finally:
-            sampler.close()
-
-    @on(GpusSampled)
-    def gpus_sampled(self, message: GpusSampled) -> None:
+    @on(GpusShared)
+    def gpus_shared(self, message: GpusShared) -> None:
         self.query_one(GpuPicker).update_sample(message.sample)
 
     # ---- actions ----

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
+from textual.message import Message
 from textual.screen import Screen
 
 from tui import launcher
@@ -16,7 +17,54 @@ from tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from tui.run_watch import RunSnapshot
-    from tui.settings import Settings
+from tui.settings import Settings
+
+Post = Callable[[Message], object]
+
+
+def stop_and_report(post: Post, name: str, root: tuple[int, int] | None, grace_s: float) -> None:
+    """Worker body: SIGINT to the run's group, then wait; past the grace period offer a kill."""
+    if root is None:
+        post(ActionFinished(f"'{name}' has no live process", error=True))
+        return
+    try:
+        launcher.stop(*root)
+    except launcher.LaunchError as exc:
+        post(ActionFinished(str(exc), error=True))
+        return
+    post(ActionFinished(f"stopping '{name}' (SIGINT sent)"))
+    if launcher.wait_gone(*root, timeout=grace_s):
+        post(ActionFinished(f"'{name}' stopped"))
+    else:
+        post(StopOverdue(name, *root))
+
+
+def kill_and_report(post: Post, name: str, root: tuple[int, int] | None) -> None:
+    """Worker body: SIGKILL to the run's group and check that nothing survived."""
+    if root is None:
+        post(ActionFinished(f"'{name}' has no live process", error=True))
+        return
+    try:
+        launcher.kill(*root)
+    except launcher.LaunchError as exc:
+        post(ActionFinished(str(exc), error=True))
+        return
+    gone = launcher.wait_gone(*root, timeout=10.0)
+    post(ActionFinished(f"'{name}' killed" if gone else f"'{name}' survived SIGKILL", error=not gone))
+
+
+def resume_and_report(post: Post, settings: Settings, name: str, run_dir: Path) -> None:
+    """Worker body: relaunch the run with `--resume` in its own directory."""
+    try:
+        settings.launcher.resume(run_dir)
+    except (launcher.LaunchError, OSError) as exc:
+        post(ActionFinished(f"cannot resume '{name}': {exc}", error=True))
+        return
+    post(ActionFinished(f"resumed '{name}'"))
+
+
+def overdue_question(name: str, grace_s: float) -> str:
+    return f"'{name}' is still running {grace_s:.0f} s after SIGINT. Kill it (SIGKILL)?"
 
 
 class RunActions(Screen[None]):
@@ -57,40 +105,15 @@ class RunActions(Screen[None]):
 
     @work(thread=True, group="actions")
     def stop_run(self) -> None:
-        root = self._root()
-        if root is None:
-            self.post_message(ActionFinished(f"'{self.run_name}' has no live process", error=True))
-            return
-        try:
-            launcher.stop(*root)
-        except launcher.LaunchError as exc:
-            self.post_message(ActionFinished(str(exc), error=True))
-            return
-        self.post_message(ActionFinished(f"stopping '{self.run_name}' (SIGINT sent)"))
-        if launcher.wait_gone(*root, timeout=self.settings.stop_grace_s):
-            self.post_message(ActionFinished(f"'{self.run_name}' stopped"))
-        else:
-            self.post_message(StopOverdue(self.run_name, *root))
+        stop_and_report(self.post_message, self.run_name, self._root(), self.settings.stop_grace_s)
 
     @work(thread=True, group="actions")
     def kill_run(self, root: tuple[int, int]) -> None:
-        try:
-            launcher.kill(*root)
-        except launcher.LaunchError as exc:
-            self.post_message(ActionFinished(str(exc), error=True))
-            return
-        gone = launcher.wait_gone(*root, timeout=10.0)
-        text = f"'{self.run_name}' killed" if gone else f"'{self.run_name}' survived SIGKILL"
-        self.post_message(ActionFinished(text, error=not gone))
+        kill_and_report(self.post_message, self.run_name, root)
 
     @work(thread=True, group="actions")
     def resume_run(self) -> None:
-        try:
-            self.settings.launcher.resume(self.run_dir)
-        except (launcher.LaunchError, OSError) as exc:
-            self.post_message(ActionFinished(f"cannot resume '{self.run_name}': {exc}", error=True))
-            return
-        self.post_message(ActionFinished(f"resumed '{self.run_name}'"))
+        resume_and_report(self.post_message, self.settings, self.run_name, self.run_dir)
 
     @on(ActionFinished)
     def action_finished(self, message: ActionFinished) -> None:
@@ -104,7 +127,6 @@ class RunActions(Screen[None]):
     @on(StopOverdue)
     def stop_overdue(self, message: StopOverdue) -> None:
         message.stop()
-        question = (f"'{message.name}' is still running {self.settings.stop_grace_s:.0f} s after SIGINT. "
-                    "Kill it (SIGKILL)?")
+        question = overdue_question(message.name, self.settings.stop_grace_s)
         root = (message.pid, message.pgid)
         self.app.push_screen(ConfirmScreen(question), self._confirmed(lambda: self.kill_run(root)))

@@ -17,6 +17,7 @@ from tui.messages import ActionFinished, RunsChanged, StopOverdue
 from tui.runs import ACTIVE, RESUMABLE, RunsScanner
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.launch import LaunchResult, LaunchScreen
+from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -156,44 +157,15 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, group="actions")
     def stop_run(self, name: str) -> None:
-        root = self._root(name)
-        if root is None:
-            self.post_message(ActionFinished(f"'{name}' has no live process", error=True))
-            return
-        try:
-            launcher.stop(*root)
-        except launcher.LaunchError as exc:
-            self.post_message(ActionFinished(str(exc), error=True))
-            return
-        self.post_message(ActionFinished(f"stopping '{name}' (SIGINT sent)"))
-        if launcher.wait_gone(*root, timeout=self.settings.stop_grace_s):
-            self.post_message(ActionFinished(f"'{name}' stopped"))
-        else:
-            self.post_message(StopOverdue(name, *root))
+        stop_and_report(self.post_message, name, self._root(name), self.settings.stop_grace_s)
 
     @work(thread=True, group="actions")
     def kill_run(self, name: str, root: tuple[int, int] | None = None) -> None:
-        root = root or self._root(name)
-        if root is None:
-            self.post_message(ActionFinished(f"'{name}' has no live process", error=True))
-            return
-        try:
-            launcher.kill(*root)
-        except launcher.LaunchError as exc:
-            self.post_message(ActionFinished(str(exc), error=True))
-            return
-        gone = launcher.wait_gone(*root, timeout=10.0)
-        self.post_message(ActionFinished(f"'{name}' killed" if gone else f"'{name}' survived SIGKILL",
-                                         error=not gone))
+        kill_and_report(self.post_message, name, root or self._root(name))
 
     @work(thread=True, group="actions")
     def resume_run(self, name: str) -> None:
-        try:
-            self.settings.launcher.resume(self.settings.save_dir / name)
-        except (launcher.LaunchError, OSError) as exc:
-            self.post_message(ActionFinished(f"cannot resume '{name}': {exc}", error=True))
-            return
-        self.post_message(ActionFinished(f"resumed '{name}'"))
+        resume_and_report(self.post_message, self.settings, name, self.settings.save_dir / name)
 
     @on(ActionFinished)
     def action_finished(self, message: ActionFinished) -> None:
@@ -202,8 +174,7 @@ class RunsScreen(Screen[None]):
 
     @on(StopOverdue)
     def stop_overdue(self, message: StopOverdue) -> None:
-        grace = self.settings.stop_grace_s
-        question = f"'{message.name}' is still running {grace:.0f} s after SIGINT. Kill it (SIGKILL)?"
+        question = overdue_question(message.name, self.settings.stop_grace_s)
         root = (message.pid, message.pgid)
         self.app.push_screen(ConfirmScreen(question),
                              lambda yes: yes and self.kill_run(message.name, root))
