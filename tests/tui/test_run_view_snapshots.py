@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import pytest
 from conftest import wait_until
 from run_view_app import NAME, build, build_gpus
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield tmp_path
-    monkeypatch.undo()
-    time.tzset()
 
 
 async def opened(pilot) -> None:

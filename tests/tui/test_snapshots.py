@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-import pytest
 from conftest import wait_until
 from snapshot_app import build
 from textual.widgets import Input
 
 from tui.screens.launch import LaunchScreen
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield tmp_path
-    monkeypatch.undo()
-    time.tzset()
 
 
 async def table_filled(pilot) -> None:
