@@ -11,9 +11,7 @@ from textual.worker import get_current_worker
 
 from tui.gpu_history import GpuHistory
 from tui.messages import GpusSampled, GpusShared
-from tui.screens.gpus import GpusScreen
 from tui.screens.help import HelpScreen
-from tui.screens.run_view import RunViewScreen
 from tui.screens.runs import RunsScreen
 from tui.settings import Settings
 
@@ -63,11 +61,16 @@ class TorchxApp(App[None]):
         for screen in self.screen_stack:  # a dialog on top must not freeze the panel below it
             screen.post_message(GpusShared(message.sample, self.gpu_history))
 
+    # The GPU screen and the run view (plotext, process and log readers) load on first use, not at start.
     def action_gpus(self) -> None:
+        from tui.screens.gpus import GpusScreen
+
         if not isinstance(self.screen, GpusScreen):
             self.push_screen(GpusScreen())
 
     def open_run(self, name: str) -> None:
+        from tui.screens.run_view import RunViewScreen
+
         self.push_screen(RunViewScreen(self.settings, name))
 
     def action_help(self) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.configs import Verdict
-from tui.gpu_history import GpuHistory
-from tui.gpus import Sample
-from tui.procs import ProcRow
-from tui.run_watch import RunSnapshot
-from tui.runs import RunRow
+if TYPE_CHECKING:  # annotations only: the run view's modules load when a run is first opened
+    from tui.configs import Verdict
+    from tui.gpu_history import GpuHistory
+    from tui.gpus import Sample
+    from tui.procs import ProcRow
+    from tui.run_watch import RunSnapshot
+    from tui.runs import RunRow
 
 
 @dataclass
