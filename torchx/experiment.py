@@ -35,7 +35,6 @@ SLURM_SCRIPT = "slurm.sbatch"
 LAUNCHER_FILES = frozenset({RUN_JSON, STDOUT_FILE, SLURM_SCRIPT})
 LAUNCHER_PATTERNS = ("slurm-*.out", ".run.json.*")
 
-STATUSES = ("starting", "running", "finished", "failed", "stopped", "lost", "pending", "empty")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
 
 

@@ -36,14 +36,12 @@ class RunSummary:
     end_status: str | None = None
     end_time: float | None = None
     error: dict[str, Any] | None = None
-    events: int = 0
 
     def update(self, events: list[dict[str, Any]]) -> None:
         for event in events:
             self.apply(event)
 
     def apply(self, event: dict[str, Any]) -> None:
-        self.events += 1
         kind, when = event.get("event"), event.get("time")
         self.last_time = when if isinstance(when, (int, float)) else self.last_time
         handler = _HANDLERS.get(kind)  # type: ignore[arg-type]

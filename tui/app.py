@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.worker import get_current_worker
 
 from tui.gpu_history import GpuHistory
+from tui.gpus import MIN_INTERVAL_S
 from tui.messages import GpusSampled, GpusShared
 from tui.screens.help import HelpScreen
 from tui.screens.runs import RunsScreen
@@ -51,7 +52,7 @@ class TorchxApp(App[None]):
                 self.post_message(GpusSampled(sampler.sample()))
                 if not self.settings.live:
                     return
-                stop.wait(max(0.25, self.settings.gpu_interval_s))
+                stop.wait(max(MIN_INTERVAL_S, self.settings.gpu_interval_s))
         finally:
             sampler.close()
 

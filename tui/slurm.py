@@ -11,7 +11,6 @@ others through its broken process group. Torch- and Textual-free.
 from __future__ import annotations
 
 import shlex
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -21,22 +20,9 @@ from pathlib import Path
 from torchx.experiment import SLURM_SCRIPT
 from torchx.stopping import REQUEUE_EXIT
 
-# Slurm job states → run statuses, for runs whose event log has not said more yet.
-JOB_STATES = {
-    "PENDING": "pending", "CONFIGURING": "pending", "REQUEUED": "pending", "REQUEUE_HOLD": "pending",
-    "RUNNING": "running", "COMPLETING": "running", "SUSPENDED": "running",
-    "COMPLETED": "finished", "CANCELLED": "cancelled", "FAILED": "failed", "TIMEOUT": "failed",
-    "NODE_FAIL": "failed", "OUT_OF_MEMORY": "failed", "PREEMPTED": "pending", "BOOT_FAIL": "failed",
-}
-
 
 class SlurmError(Exception):
     """sbatch/scontrol/scancel refused or failed; the message is Slurm's own first line."""
-
-
-def available() -> bool:
-    """Whether this machine can submit jobs (the launch dialog offers the backend only then)."""
-    return shutil.which("sbatch") is not None
 
 
 @dataclass
@@ -141,10 +127,6 @@ def stop(job_id: str) -> None:
         _run(["scancel", job_id])
     else:
         _run(["scancel", "--signal=INT", job_id])
-
-
-def kill(job_id: str) -> None:
-    _run(["scancel", job_id])
 
 
 def warn_time_limit(job_id: str) -> None:

@@ -22,15 +22,23 @@ from tui.settings import Settings
 Post = Callable[[Message], object]
 
 
-def stop_and_report(post: Post, name: str, root: tuple[int, int] | None, grace_s: float) -> None:
-    """Worker body: SIGINT to the run's group, then wait; past the grace period offer a kill."""
+def _signalled(post: Post, name: str, root: tuple[int, int] | None,
+               send: Callable[[int, int], None]) -> bool:
+    """Send a stop or kill to the run's root and group; report why not when it cannot be sent."""
     if root is None:
         post(ActionFinished(f"'{name}' has no live process", error=True))
-        return
+        return False
     try:
-        launcher.stop(*root)
+        send(*root)
     except launcher.LaunchError as exc:
         post(ActionFinished(str(exc), error=True))
+        return False
+    return True
+
+
+def stop_and_report(post: Post, name: str, root: tuple[int, int] | None, grace_s: float) -> None:
+    """Worker body: SIGINT to the run's group, then wait; past the grace period offer a kill."""
+    if not _signalled(post, name, root, launcher.stop) or root is None:
         return
     post(ActionFinished(f"stopping '{name}' (SIGINT sent)"))
     if launcher.wait_gone(*root, timeout=grace_s):
@@ -41,13 +49,7 @@ def stop_and_report(post: Post, name: str, root: tuple[int, int] | None, grace_s
 
 def kill_and_report(post: Post, name: str, root: tuple[int, int] | None) -> None:
     """Worker body: SIGKILL to the run's group and check that nothing survived."""
-    if root is None:
-        post(ActionFinished(f"'{name}' has no live process", error=True))
-        return
-    try:
-        launcher.kill(*root)
-    except launcher.LaunchError as exc:
-        post(ActionFinished(str(exc), error=True))
+    if not _signalled(post, name, root, launcher.kill) or root is None:
         return
     gone = launcher.wait_gone(*root, timeout=10.0)
     post(ActionFinished(f"'{name}' killed" if gone else f"'{name}' survived SIGKILL", error=not gone))
