@@ -75,7 +75,7 @@ class RunViewScreen(RunActions):
         self.overlay = False
         self.axis = "step"
         self._dirty = False
-        self._shown_traceback = False
+        self._opened_log = self._shown_traceback = False
         self._shown: dict[str, object] = {}
         self._gpus: GpusShared | None = None
 
@@ -126,12 +126,12 @@ class RunViewScreen(RunActions):
             now = self.settings.clock()
             due = time.monotonic() >= next_snapshot
             snapshot, logs = self.run_watch.poll(now, force=first, snapshot=due)
+            for source, lines in logs.items():  # before the snapshot: a failed run's traceback is in
+                if lines:                         # the log by the time its status says failed
+                    self.post_message(LogLinesRead(source, lines))
             if snapshot is not None:
                 self.post_message(RunSnapshotReady(snapshot, now))
                 next_snapshot = time.monotonic() + SNAPSHOT_S
-            for source, lines in logs.items():
-                if lines:
-                    self.post_message(LogLinesRead(source, lines))
             if time.monotonic() >= next_procs or first:
                 self.post_message(ProcsSampled(self.run_watch.procs(self._gpu_mem)))
                 next_procs = time.monotonic() + PROCS_S
@@ -153,8 +153,9 @@ class RunViewScreen(RunActions):
         self._dirty = True
         if first or not self.settings.live:
             self._show_details()
-        if message.snapshot.status == "failed" and not self._shown_traceback:
-            self._shown_traceback = True
+        if message.snapshot.status == "failed" and not self._opened_log:
+            self._opened_log = True
+            self.action_tab("log")
             self.call_after_refresh(self._jump_to_traceback)
 
     def _tick(self) -> None:
@@ -287,6 +288,8 @@ class RunViewScreen(RunActions):
     @on(LogLinesRead)
     def log_lines(self, message: LogLinesRead) -> None:
         self.query_one(LogPanel).add_lines(message.source, message.lines)
+        if self._opened_log and not self._shown_traceback:
+            self.call_after_refresh(self._jump_to_traceback)
 
     def action_follow(self) -> None:
         panel = self.query_one(LogPanel)
@@ -303,9 +306,10 @@ class RunViewScreen(RunActions):
         self.query_one(LogPanel).next_match(backwards=direction < 0)
 
     def _jump_to_traceback(self) -> None:
-        """A failed run opens on its log, at the last traceback."""
-        self.action_tab("log")
-        self.query_one(LogPanel).jump_to_traceback()
+        """A failed run opens on its log, at the last traceback (tried again as log lines arrive, until
+        one is found)."""
+        if not self._shown_traceback:
+            self._shown_traceback = self.query_one(LogPanel).jump_to_traceback()
 
     # ---- system ----
 

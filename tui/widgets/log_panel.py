@@ -67,9 +67,12 @@ class LogPanel(Vertical):
         self._update_status()
 
     def next_source(self) -> None:
-        self.source = self.sources[(self.sources.index(self.source) + 1) % len(self.sources)]
+        self.show_source(self.sources[(self.sources.index(self.source) + 1) % len(self.sources)])
+
+    def show_source(self, source: str) -> None:
+        self.source = source
         self.log_view.clear()
-        self.log_view.write_lines(list(self._lines[self.source]), scroll_end=self.follow)
+        self.log_view.write_lines(list(self._lines[source]), scroll_end=self.follow)
         self._update_status()
 
     def open_search(self) -> None:
@@ -99,13 +102,14 @@ class LogPanel(Vertical):
 
     def jump_to_traceback(self) -> bool:
         """Show the last traceback, from the shown log or else another one (a run that crashed before
-        writing `log.txt` has it only in `stdout.log`); False when no log has one."""
-        for _ in self.sources:
-            lines = list(self.log_view.lines)
-            for i in range(len(lines) - 1, -1, -1):
-                if TRACEBACK in lines[i]:
-                    self.set_follow(False)
-                    self.log_view.scroll_to(y=i, animate=False)
-                    return True
-            self.next_source()
+        writing `log.txt` has it only in `stdout.log`); False when no log has one yet."""
+        for source in sorted(self.sources, key=lambda s: s != self.source):
+            lines = self._lines[source]
+            last = next((i for i in range(len(lines) - 1, -1, -1) if TRACEBACK in lines[i]), None)
+            if last is not None:
+                if source != self.source:
+                    self.show_source(source)
+                self.set_follow(False)
+                self.log_view.scroll_to(y=last, animate=False)
+                return True
         return False
