@@ -62,6 +62,9 @@ def _json_fallback(value: Any) -> Any:
     return str(value)
 
 
+_DECODER = json.JSONDecoder()
+
+
 @dataclass
 class BadLine:
     """A line the reader skipped, for reporting."""
@@ -78,7 +81,7 @@ class EventReader:
     counting how often that happened.
     """
 
-    path: Path
+    path: str | os.PathLike[str]
     offset: int = 0
     line_no: int = 0
     bad_lines: list[BadLine] = field(default_factory=list)
@@ -108,33 +111,51 @@ class EventReader:
             self._pending = data
             return []
         self._pending = rest
+        try:  # one decode for the chunk (UTF-8 never splits a character at a newline byte)
+            lines: list[str] | list[bytes] = complete.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            lines = complete.split(b"\n")  # decoded line by line: only the bad lines are lost
         events = []
-        for raw in complete.split(b"\n"):
-            self.line_no += 1
-            event = self._parse_line(raw)
+        decode, line_no = _DECODER.raw_decode, self.line_no
+        for line in lines:
+            line_no += 1
+            try:  # the common case inline: raw_decode skips json.loads' encoding sniffing and a call
+                obj, end = decode(line)  # type: ignore[arg-type]
+                if end == len(line) and type(obj) is dict and type(obj.get("event")) is str \
+                        and isinstance(obj.get("time"), (int, float)):
+                    events.append(obj)
+                    continue
+            except (ValueError, TypeError, RecursionError):
+                pass
+            event = self._parse_line(line, line_no)
             if event is not None:
                 events.append(event)
+        self.line_no = line_no
         return events
 
-    def _parse_line(self, raw: bytes) -> dict[str, Any] | None:
-        if not raw.strip():
+    def _parse_line(self, raw: str | bytes, line_no: int) -> dict[str, Any] | None:
+        """The careful path: blank lines, surrounding whitespace, and why a line is skipped."""
+        raw = raw.strip()
+        if not raw:
             return None
         try:
-            obj = json.loads(raw)
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            obj, end = _DECODER.raw_decode(text)
+            if end != len(text):
+                raise json.JSONDecodeError("Extra data", text, end)
         except (ValueError, RecursionError) as exc:
-            self.bad_lines.append(BadLine(self.line_no, f"not JSON ({exc.__class__.__name__})"))
+            self.bad_lines.append(BadLine(line_no, f"not JSON ({exc.__class__.__name__})"))
             return None
         if not isinstance(obj, dict) or not isinstance(obj.get("event"), str):
-            self.bad_lines.append(BadLine(self.line_no, "not an event object"))
+            self.bad_lines.append(BadLine(line_no, "not an event object"))
             return None
         if not isinstance(obj.get("time"), (int, float)):
-            self.bad_lines.append(BadLine(self.line_no, "event without a numeric time"))
+            self.bad_lines.append(BadLine(line_no, "event without a numeric time"))
             return None
         return obj
 
-
 def read_events(path: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], list[BadLine]]:
     """Read a whole events file once: the complete events and the lines that were skipped."""
-    reader = EventReader(Path(path))
+    reader = EventReader(path)
     events = reader.read_new()
     return events, reader.bad_lines

@@ -93,10 +93,11 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     os.replace(tmp, path)
 
 
-def read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """A JSON object file, or None when missing or damaged."""
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as f:
+            obj = json.loads(f.read())
     except (OSError, ValueError):
         return None
     return obj if isinstance(obj, dict) else None

@@ -67,9 +67,10 @@ class RunTracker:
     _from_cache: bool = False
 
     def __post_init__(self) -> None:
-        self.reader = EventReader(self.path / EVENTS_FILE)
         self._dir = str(self.path)  # plain strings: pathlib costs more than the stat on a 10,000-run scan
+        self._events_path = os.path.join(self._dir, EVENTS_FILE)
         self._run_json_path = os.path.join(self._dir, RUN_JSON)
+        self.reader = EventReader(self._events_path)
 
     def adopt(self, row: RunRow | None, key: row_cache.Key) -> None:
         """Start from a cached row of a settled run: no file is read until the directory changes."""
@@ -85,7 +86,7 @@ class RunTracker:
                 return self.row
         if self._from_cache:  # the cached row is stale: fold the whole story once
             self._from_cache = False
-            self.reader = EventReader(self.path / EVENTS_FILE)
+            self.reader = EventReader(self._events_path)
         self._dir_mtime = dir_mtime
         self._refresh_run_json()
         events = self.reader.read_new()
@@ -100,7 +101,7 @@ class RunTracker:
         mtime = _mtime(self._run_json_path)
         if mtime != self._run_json_mtime:
             self._run_json_mtime = mtime
-            self.run_json = read_json(Path(self._run_json_path)) if mtime is not None else None
+            self.run_json = read_json(self._run_json_path) if mtime is not None else None
 
     def _make_row(self, host: str) -> RunRow:
         s, rj = self.summary, self.run_json
@@ -264,7 +265,7 @@ def _config_name(config: Any, run_json: dict[str, Any] | None) -> str:
         argv = run_json.get("argv") or []
         if "--config" in argv and argv.index("--config") + 1 < len(argv):
             config = argv[argv.index("--config") + 1]
-    return Path(str(config)).stem if config else ""
+    return os.path.splitext(os.path.basename(str(config)))[0] if config else ""
 
 
 def _gpus_text(run_json: dict[str, Any] | None, devices: Any) -> str:

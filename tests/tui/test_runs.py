@@ -146,7 +146,7 @@ def test_settled_rows_are_cached_between_sessions(tmp_path: Path, monkeypatch: p
                             "metrics": {"val/acc": 0.99}}) + "\n")
     reads: list[str] = []
     original = EventReader.read_new
-    monkeypatch.setattr(EventReader, "read_new", lambda self, *a: reads.append(self.path.parent.name) or
+    monkeypatch.setattr(EventReader, "read_new", lambda self, *a: reads.append(Path(self.path).parent.name) or
                         original(self, *a))
     second = by_name(RunsScanner(save, cache_dir=cache).poll()[0])
     assert sorted(reads) == ["r0", "r3"]  # the changed one and the running one

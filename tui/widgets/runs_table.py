@@ -95,7 +95,7 @@ class RunsTable(DataTable[str]):
     def _styled(self, row: RunRow, cells: tuple[str, ...]) -> tuple[str, ...]:
         """Escaped markup strings: the table turns them into Text only for the rows on screen, and a
         directory called `[x]` shows as such."""
-        styled = [escape(cell) for cell in cells]
+        styled = [escape(cell) if "[" in cell else cell for cell in cells]  # escape: 0.1 s per 10,000 rows
         style = STATUS_STYLES.get(row.status)
         if style:
             styled[STATUS_COLUMN] = f"[{style}]{styled[STATUS_COLUMN]}[/]"
