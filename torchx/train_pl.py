@@ -59,13 +59,13 @@ def trainer_params(ctx: RunContext) -> dict[str, Any]:
 
 def fit(ctx: RunContext, stop: StopRequest) -> int:
     import pytorch_lightning as pl
-    from pytorch_lightning.loggers import TensorBoardLogger
 
     from torchx import callbacks, datasets, wrappers
     from torchx.callbacks.checkpoint import checkpoint_callbacks
     from torchx.callbacks.graceful_stop import GracefulStop
     from torchx.callbacks.logger import BaseLogger
     from torchx.experiment import CKPT_DIR, TB_DIR
+    from torchx.loggers import TensorBoard
     from torchx.recorder import RunRecorder
 
     if ctx.config.get("seed") is not None:
@@ -80,7 +80,7 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
                                            ctx.config.get("checkpoint") or {})
         trainer = pl.Trainer(
             default_root_dir=ctx.run_dir,
-            logger=TensorBoardLogger(save_dir=ctx.run_dir, name=TB_DIR, version="", default_hp_metric=False),
+            logger=TensorBoard(save_dir=ctx.run_dir, name=TB_DIR, version="", default_hp_metric=False),
             callbacks=[logger_cb, graceful, *checkpoints, *extra],
             **trainer_params(ctx),
         )

@@ -22,11 +22,13 @@ class TorchxCheckpoint(ModelCheckpoint):
     def __init__(self, logger: BaseLogger, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._logger = logger
+        self._state_key = f"{super().state_key}[{self.filename}]"
 
     @property
     def state_key(self) -> str:
-        """Unique per file pattern: two instances may share a monitor (both None without one)."""
-        return f"{super().state_key}[{self.filename}]"
+        """Unique per file pattern: two instances may share a monitor (both None without one). Built
+        once: Lightning formats it for every hook call, a dozen times a step."""
+        return self._state_key
 
     def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
         super()._save_checkpoint(trainer, filepath)
