@@ -9,6 +9,9 @@ and a half on a 2-core machine). It prints one line per figure and, last, one JS
   10,000 generated run directories (finished, stopped and failed runs with a few epochs each), when the
   TUI has seen the save dir before (its row cache); `fill_*_first_s`: the first time, every
   `events.jsonl` read and folded.
+- `diff_open_s`: from `d` on two marked runs to the diff screen painted with their differences (configs
+  three keys apart, `src/` snapshots of the whole `torchx/` package with one file edited), in a headless
+  app in this process; the first open, so the diff screen's lazy import is included.
 - `idle_cpu_percent`: the TUI process's CPU time over `--idle-s` seconds of wall time, in percent of one
   core, while `--runs` real `torchx.train_pl` runs of the shipped digits config train in its save dir.
 
@@ -18,6 +21,7 @@ Targets: start < 0.5 s, 10,000 runs < 2 s, idle CPU < 5 % of a core.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -116,6 +120,37 @@ def fill_times(root: Path, count: int, cache_dir: Path) -> tuple[float, float]:
     return cold, warm
 
 
+def diff_open_time(root: Path) -> float:
+    from diff_dirs import make_pair
+
+    save_dir = root / "save-diff"
+    a, b = make_pair(save_dir)
+    for run in (a, b):
+        shutil.copytree(REPO / "torchx", run / "src" / "torchx", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    edited = b / "src" / "torchx" / "config.py"
+    edited.write_text(edited.read_text().replace("def ", "def  ", 1))
+    return asyncio.run(_time_diff(save_dir))
+
+
+async def _time_diff(save_dir: Path) -> float:
+    from tui.app import TorchxApp
+    from tui.settings import Settings
+    from tui.widgets.runs_table import RunsTable
+
+    app = TorchxApp(Settings(save_dir=save_dir, live=False, cache_dir=None))
+    async with app.run_test(size=(80, 24)) as pilot:
+        while app.screen.query(RunsTable).first().row_count < 2:
+            await pilot.pause(0.01)
+        await pilot.press("space", "down", "space")
+        start = time.perf_counter()
+        await pilot.press("d")
+        while getattr(app.screen, "diff", None) is None:
+            await pilot.pause(0.002)
+        await pilot.pause()  # the frame with the differences
+        return time.perf_counter() - start
+
+
 def idle_cpu(root: Path, runs: int, idle_s: float) -> float:
     save_dir = root / "save-live"
     save_dir.mkdir()
@@ -180,6 +215,8 @@ def main() -> None:
             figures[f"fill_{count}_first_s"], figures[f"fill_{count}_s"] = round(cold, 3), round(warm, 3)
             print(f"table filled with {count} runs: {warm:.3f} s ({cold:.3f} s the first time, "
                   "before the row cache exists)", flush=True)
+        figures["diff_open_s"] = round(diff_open_time(root), 3)
+        print(f"diff of two runs opened: {figures['diff_open_s']:.3f} s", flush=True)
         figures["idle_cpu_percent"] = round(idle_cpu(root, args.runs, args.idle_s), 2)
         print(f"TUI CPU while {args.runs} runs train: {figures['idle_cpu_percent']:.2f} % of a core",
               flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App
@@ -15,6 +16,9 @@ from tui.messages import GpusSampled, GpusShared
 from tui.screens.help import HelpScreen
 from tui.screens.runs import RunsScreen
 from tui.settings import Settings
+
+if TYPE_CHECKING:
+    from tui.runs import RunRow
 
 
 class TorchxApp(App[None]):
@@ -62,7 +66,7 @@ class TorchxApp(App[None]):
         for screen in self.screen_stack:  # a dialog on top must not freeze the panel below it
             screen.post_message(GpusShared(message.sample, self.gpu_history))
 
-    # The GPU screen and the run view (plotext, process and log readers) load on first use, not at start.
+    # The GPU screen, the run view, diff and compare (plotext, readers) load on first use, not at start.
     def action_gpus(self) -> None:
         from tui.screens.gpus import GpusScreen
 
@@ -73,6 +77,16 @@ class TorchxApp(App[None]):
         from tui.screens.run_view import RunViewScreen
 
         self.push_screen(RunViewScreen(self.settings, name))
+
+    def open_diff(self, a: RunRow, b: RunRow) -> None:
+        from tui.screens.diff import DiffScreen
+
+        self.push_screen(DiffScreen(self.settings, a, b))
+
+    def open_compare(self, rows: list[RunRow]) -> None:
+        from tui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen(self.settings, rows))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:  # annotations only: the run view's modules load when a run is first opened
+    from tui.compare import RunMetrics
     from tui.configs import Verdict
+    from tui.diff import RunsDiff
     from tui.gpu_history import GpuHistory
     from tui.gpus import Sample
     from tui.procs import ProcRow
@@ -111,3 +113,18 @@ class GpuOwnersFound(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, GpuOwnersFound)
+
+
+@dataclass
+class DiffReady(Message):
+    """Two runs compared: configs, code snapshots and git state."""
+
+    diff: RunsDiff
+
+
+@dataclass
+class CompareLoaded(Message):
+    """The marked runs' metrics; `complete` is False while a large log is still being read through."""
+
+    runs: list[RunMetrics]
+    complete: bool

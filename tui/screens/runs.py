@@ -1,4 +1,5 @@
-"""The home screen: the runs table, and the keys that launch, stop, kill and resume runs."""
+"""The home screen: the runs table, and the keys that launch, stop, kill, resume, mark, diff and
+compare runs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from textual.worker import get_current_worker
 
 from tui import launcher
 from tui.messages import ActionFinished, RunsChanged, StopOverdue
-from tui.runs import ACTIVE, RESUMABLE, RunsScanner
+from tui.runs import ACTIVE, RESUMABLE, RunRow, RunsScanner
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.launch import LaunchResult, LaunchScreen
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
@@ -33,6 +34,10 @@ class RunsScreen(Screen[None]):
         Binding("r", "resume", "Resume"),
         Binding("g", "app.gpus", "GPUs"),
         Binding("f5", "refresh", "Refresh", show=False),
+        Binding("space", "mark", "Mark", show=False),
+        Binding("escape", "clear_marks", "Clear marks", show=False),
+        Binding("d", "diff", "Diff", show=False),
+        Binding("c", "compare", "Compare", show=False),
     ]
 
     def __init__(self, settings: Settings) -> None:
@@ -94,6 +99,40 @@ class RunsScreen(Screen[None]):
         parts = [f"{n} {status}" for status, n in sorted(counts.items())]
         text = f"torchx · {self.settings.save_dir} · {message.total} dirs"
         self.query_one("#summary", Static).update(text + (" · " + ", ".join(parts) if parts else ""))
+
+    # ---- marks, diff, compare ----
+
+    def action_mark(self) -> None:
+        name = self.table.selected_name
+        if name in self.table.runs:
+            self.table.toggle_mark(name)
+
+    def action_clear_marks(self) -> None:
+        self.table.clear_marks()
+
+    def _chosen(self) -> list[RunRow]:
+        """The marked runs, oldest first; with one marked, it and the selected run."""
+        names = list(self.table.marked)
+        selected = self.table.selected_name
+        if len(names) == 1 and selected in self.table.runs and selected not in names:
+            names.append(selected)
+        rows = [self.table.runs[name] for name in names if name in self.table.runs]
+        return sorted(rows, key=lambda row: row.sort_key, reverse=True)
+
+    def action_diff(self) -> None:
+        rows = self._chosen()
+        if len(rows) != 2:
+            self.notify(f"diff takes two runs: mark them with space ({len(self.table.marked)} marked; "
+                        "escape clears)", severity="warning")
+            return
+        self.app.open_diff(*rows)  # type: ignore[attr-defined]
+
+    def action_compare(self) -> None:
+        rows = self._chosen()
+        if len(rows) < 2:
+            self.notify("compare takes two or more runs: mark them with space", severity="warning")
+            return
+        self.app.open_compare(rows)  # type: ignore[attr-defined]
 
     # ---- launch ----
 

@@ -1,6 +1,9 @@
-"""A metric plot: one series, or two overlaid (train vs val), against step or epoch."""
+"""A metric plot: one series, or several overlaid (train vs val, or one metric of several runs),
+against step or epoch."""
 
 from __future__ import annotations
+
+import itertools
 
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
@@ -15,8 +18,10 @@ class MetricPlot(PlotextPlot):
 
     DEFAULT_CSS = "MetricPlot { width: 1fr; height: 1fr; min-height: 6; }"
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, colors: tuple[str, ...] = COLORS, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.series_colors = colors
+        self.plot_title = ""
         self.labels: tuple[str, ...] = ()
         self.axis = "step"
         self._data: dict[str, tuple[list[float], list[float]]] = {}
@@ -24,9 +29,10 @@ class MetricPlot(PlotextPlot):
         self._drawn: tuple[object, ...] | None = None
 
     def show(self, data: dict[str, tuple[list[float], list[float]]], labels: tuple[str, ...],
-             axis: str, steps_per_epoch: int | None) -> None:
+             axis: str, steps_per_epoch: int | None, title: str = "") -> None:
+        """`title` defaults to the labels ("train/loss vs val/loss")."""
         self._data = {label: data[label] for label in labels if label in data}
-        self.labels, self.axis, self._spe = labels, axis, steps_per_epoch
+        self.labels, self.axis, self._spe, self.plot_title = labels, axis, steps_per_epoch, title
         self._drawn = None
         self.refresh()
 
@@ -42,7 +48,7 @@ class MetricPlot(PlotextPlot):
         plt.clear_figure()
         per_epoch = self.axis == "epoch" and bool(self._spe)
         limit = max(8, 2 * self.size.width)
-        for color, label in zip(COLORS, self.labels, strict=False):
+        for color, label in zip(itertools.cycle(self.series_colors), self.labels):
             xs, ys = self._data.get(label, ([], []))
             if per_epoch:
                 xs = [x / self._spe for x in xs]  # type: ignore[operator]
@@ -50,5 +56,5 @@ class MetricPlot(PlotextPlot):
             if xs:
                 plt.plot(xs, ys, label=label if len(self.labels) > 1 else None, color=color,
                          marker="braille")
-        plt.title(" vs ".join(self.labels) if self.labels else "no metrics yet")
+        plt.title(self.plot_title or (" vs ".join(self.labels) if self.labels else "no metrics yet"))
         plt.xlabel("epoch" if per_epoch else "step")

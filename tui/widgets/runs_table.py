@@ -10,7 +10,7 @@ from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets._data_table import Row, RowKey
 
-from tui.runs import ACTIVE, COLUMN_WIDTHS, COLUMNS, RunRow, row_cells
+from tui.runs import ACTIVE, COLUMN_WIDTHS, COLUMNS, NAME_WIDTH, RunRow, clip, row_cells
 
 STATUS_STYLES = {
     "starting": "green", "running": "bold green", "finished": "cyan", "failed": "bold red",
@@ -20,6 +20,7 @@ STATUS_STYLES = {
 STATUS_COLUMN = COLUMNS.index("status")
 _FAST_ADD = textual_version.split(".")[0] == "8"
 CLOCK_COLUMNS = tuple(COLUMNS.index(c) for c in ("ETA", "time"))
+MARK = "●"
 
 
 class NameCell(str):
@@ -41,6 +42,8 @@ class RunsTable(DataTable[str]):
         self.clock = clock
         self.runs: dict[str, RunRow] = {}
         self._cells: dict[str, tuple[str, ...]] = {}
+        self.marked: dict[str, None] = {}
+        """Names marked with `space` (for diff and compare), in the order they were marked."""
 
     def on_mount(self) -> None:
         for column, width in zip(COLUMNS, COLUMN_WIDTHS, strict=True):
@@ -61,6 +64,7 @@ class RunsTable(DataTable[str]):
         for name in removed:
             if self.runs.pop(name, None) is not None:
                 self._cells.pop(name, None)
+                self.marked.pop(name, None)
                 self.remove_row(name)
         for row in changed:
             cells = row_cells(row, now)
@@ -84,6 +88,23 @@ class RunsTable(DataTable[str]):
             if row.status in ACTIVE:
                 self._update(row, row_cells(row, now))
 
+    def toggle_mark(self, name: str) -> None:
+        if name in self.marked:
+            del self.marked[name]
+        else:
+            self.marked[name] = None
+        self._repaint_name(name)
+
+    def clear_marks(self) -> None:
+        names, self.marked = list(self.marked), {}
+        for name in names:
+            self._repaint_name(name)
+
+    def _repaint_name(self, name: str) -> None:
+        row, cells = self.runs.get(name), self._cells.get(name)
+        if row is not None and cells is not None:
+            self.update_cell(name, "name", self._styled(row, cells)[0])
+
     def _update(self, row: RunRow, cells: tuple[str, ...]) -> None:
         old = self._cells.get(row.name)
         self._cells[row.name] = cells
@@ -99,6 +120,8 @@ class RunsTable(DataTable[str]):
         style = STATUS_STYLES.get(row.status)
         if style:
             styled[STATUS_COLUMN] = f"[{style}]{styled[STATUS_COLUMN]}[/]"
+        if row.name in self.marked:  # the symbol keeps a mark visible without colour (NO_COLOR)
+            styled[0] = f"[bold yellow]{MARK}[/] {escape(clip(row.name, NAME_WIDTH - 2, middle=True))}"
         styled[0] = NameCell(styled[0], row.name)
         return tuple(styled)
 
