@@ -26,6 +26,7 @@ DAMAGED = "damaged"
 SETTLED = frozenset({"finished", "failed", "stopped", "lost"})
 ACTIVE = frozenset({"starting", "running", "pending"})
 RESUMABLE = frozenset({"stopped", "failed", "lost"})
+READ_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class RunTracker:
         self._dir = str(self.path)  # plain strings: pathlib costs more than the stat on a 10,000-run scan
         self._events_path = os.path.join(self._dir, EVENTS_FILE)
         self._run_json_path = os.path.join(self._dir, RUN_JSON)
-        self.reader = EventReader(self._events_path)
+        self.reader = EventReader(self._events_path, last_step_only=True)
 
     def adopt(self, row: RunRow | None, key: row_cache.Key) -> None:
         """Start from a cached row of a settled run: no file is read until the directory changes."""
@@ -86,14 +87,18 @@ class RunTracker:
                 return self.row
         if self._from_cache:  # the cached row is stale: fold the whole story once
             self._from_cache = False
-            self.reader = EventReader(self._events_path)
+            self.reader = EventReader(self._events_path, last_step_only=True)
         self._dir_mtime = dir_mtime
         self._refresh_run_json()
-        events = self.reader.read_new()
-        self.summary.update(events)
-        for event in events:
-            if event.get("event") == "ckpt" and isinstance(event.get("monitor"), str):
-                self.monitor = event["monitor"]
+        while True:  # in pieces: a long log's first read stays within a few times READ_BYTES of memory
+            offset = self.reader.offset
+            events = self.reader.read_new(max_bytes=READ_BYTES)
+            if self.reader.offset == offset:
+                break
+            self.summary.update(events)
+            for event in events:
+                if event.get("event") == "ckpt" and isinstance(event.get("monitor"), str):
+                    self.monitor = event["monitor"]
         self.row = self._make_row(host)
         return self.row
 

@@ -87,3 +87,29 @@ def test_summary_folds_a_resumed_run() -> None:
     assert summary.end_status is None and summary.pid == 2 and summary.starts == 2
     assert summary.epochs_done == 1 and summary.metrics["val/acc"] == 0.5
     assert summary.elapsed_s == 10.5
+
+
+def test_last_step_only_folds_to_the_same_summary(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    writer = EventWriter(path)
+    writer.write("start", name="long", max_epochs=2, steps_per_epoch=500)
+    for epoch in range(2):
+        for step in range(epoch * 500 + 1, epoch * 500 + 501):
+            writer.write("step", epoch=epoch, step=step, metrics={"train/loss": 1 / step},
+                         samples_per_s=100.0 + step, eta_s=1000.0 - step)
+        writer.write("epoch", epoch=epoch, step=(epoch + 1) * 500, metrics={"val/acc": 0.5 + epoch / 4})
+    writer.write("step", epoch=2, step=1001, metrics={"train/loss": 0.001}, samples_per_s=1.0, eta_s=None)
+    with open(path, "a") as f:  # a torn step in the middle of a run is not even looked at; the last is
+        f.write('{"v": 1, "time": 5.0, "event": "step", "epoch": 2, "st\n')
+    writer.write("step", epoch=2, step=1002, metrics={"train/loss": 0.002}, samples_per_s=2.0, eta_s=3.0)
+    with open(path, "a") as f:
+        f.write('not json\n')
+    full, lean = EventReader(path), EventReader(path, last_step_only=True)
+    events, few = full.read_new(), lean.read_new()
+    assert [e["event"] for e in few] == ["start", "step", "epoch", "step", "epoch", "step"]
+    assert few[1]["step"] == 500 and few[3]["step"] == 1000 and few[5]["step"] == 1002
+    assert [b.line_no for b in full.bad_lines] == [1005, 1007] and [b.line_no for b in lean.bad_lines] == [1007]
+    a, b = RunSummary(), RunSummary()
+    a.update(events)
+    b.update(few)
+    assert a == b
