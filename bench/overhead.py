@@ -93,6 +93,7 @@ class Settings:
     quick: bool
     threads: int
     clock: str
+    workloads: tuple[str, ...]
 
 
 def write_config(workload: Workload, epochs: int, directory: Path) -> Path:
@@ -136,9 +137,9 @@ def step_time(events_file: Path, clock: str) -> float:
 
 def measure(settings: Settings, tmp: Path) -> Times:
     """Seconds per step for each workload, variant and repetition; variants interleaved."""
-    configs = {w.name: write_config(w, w.quick_epochs if settings.quick else w.epochs, tmp)
-               for w in WORKLOADS}
-    times: Times = {w.name: {v: [] for v in VARIANTS} for w in WORKLOADS}
+    chosen = [w for w in WORKLOADS if w.name in settings.workloads]
+    configs = {w.name: write_config(w, w.quick_epochs if settings.quick else w.epochs, tmp) for w in chosen}
+    times: Times = {w.name: {v: [] for v in VARIANTS} for w in chosen}
     for rep in range(settings.reps):
         order = VARIANTS[rep % len(VARIANTS):] + VARIANTS[:rep % len(VARIANTS)]
         for workload, config in configs.items():
@@ -274,6 +275,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every variant (default 1)")
     parser.add_argument("--clock", choices=CLOCKS, default="cpu", help="process CPU time or wall time")
     parser.add_argument("--quick", action="store_true", help="fewer epochs: a smoke run")
+    parser.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS),
+                        help="comma-separated subset of: " + ", ".join(w.name for w in WORKLOADS))
     parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)
@@ -285,7 +288,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         worker(args.worker, args.config, args.run_dir)
         return
-    settings = Settings(args.reps or (1 if args.quick else 3), args.quick, args.threads, args.clock)
+    workloads = tuple(args.workloads.split(","))
+    unknown = sorted(set(workloads) - {w.name for w in WORKLOADS})
+    if unknown:
+        raise SystemExit(f"bench/overhead.py: --workloads: unknown {', '.join(unknown)}")
+    settings = Settings(args.reps or (1 if args.quick else 3), args.quick, args.threads, args.clock, workloads)
     with tempfile.TemporaryDirectory(prefix="torchx-bench-") as tmp:
         times = measure(settings, Path(tmp))
     print_table(times, settings)
