@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE
-from torchx.experiment import LOG_FILE, RUN_JSON, STDOUT_FILE, read_json, run_status
+from torchx.experiment import LOG_FILE, RUN_JSON, STDOUT_FILE, read_json
+from tui import backends
 from tui.logtail import LogTail
 from tui.procs import ProcRow, ProcSampler
 from tui.run_data import MetricRow, Progress, RunData
@@ -28,6 +29,7 @@ from tui.run_files import (
 )
 from tui.run_loader import RunLoader
 from tui.runs import _config_name, _gpus_text
+from tui.slurm import JobStates
 
 LOG_SOURCES = (LOG_FILE, STDOUT_FILE)
 
@@ -74,6 +76,7 @@ class RunWatch:
         self._card_key: tuple[float | None, bool] | None = None
         self._card = ""
         self._opened = False
+        self._jobs = JobStates(max_age_s=1.0)  # a Slurm run's job state: one `squeue` a second at most
 
     @property
     def data(self) -> RunData:
@@ -138,7 +141,7 @@ class RunWatch:
             self._run_json = read_json(self.run_dir / RUN_JSON) if mtime is not None else None
         if self.data.summary.starts == 0 and self._run_json is None:
             return "empty"
-        return run_status(self.data.summary, self._run_json, self.host)
+        return backends.status(self.data.summary, self._run_json, self.host, self._jobs)
 
     def _checkpoints(self) -> tuple[Checkpoint, ...]:
         mtime = _mtime(self.run_dir / "ckpt")
