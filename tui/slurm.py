@@ -190,11 +190,11 @@ class JobStates:
     def __init__(self, max_age_s: float = math.inf) -> None:
         self.max_age_s = max_age_s
         self._states: dict[str, str] | None = None
-        self._taken_at = -math.inf
+        self._taken_at: float | None = None
 
     def state(self, job_id: Any) -> str | None:
         """RUNNING, PENDING, ..., GONE when Slurm no longer knows the job; None when Slurm cannot be asked."""
-        if time.monotonic() - self._taken_at > self.max_age_s:
+        if self._taken_at is None or time.monotonic() - self._taken_at > self.max_age_s:
             self._taken_at = time.monotonic()
             try:
                 out = _run(["squeue", "--me", "--states=all", "--noheader", "--format=%i %T"])
