@@ -29,7 +29,7 @@ from tui.run_files import (
 )
 from tui.run_loader import RunLoader
 from tui.runs import _config_name, _gpus_text
-from tui.slurm import JobStates
+from tui.slurm import JobStates, job_of
 
 LOG_SOURCES = (LOG_FILE, STDOUT_FILE)
 
@@ -139,9 +139,17 @@ class RunWatch:
         if mtime != self._run_json_mtime:
             self._run_json_mtime = mtime
             self._run_json = read_json(self.run_dir / RUN_JSON) if mtime is not None else None
+            self._follow_job_output()
         if self.data.summary.starts == 0 and self._run_json is None:
             return "empty"
         return backends.status(self.data.summary, self._run_json, self.host, self._jobs)
+
+    def _follow_job_output(self) -> None:
+        """A Slurm run's output is its job's `slurm-<id>.out`: the stdout source shows that instead."""
+        job = job_of(self._run_json)
+        path = self.run_dir / job.output_file if job else None
+        if path is not None and self.logs[STDOUT_FILE].path != path:
+            self.logs[STDOUT_FILE] = LogTail(path)
 
     def _checkpoints(self) -> tuple[Checkpoint, ...]:
         mtime = _mtime(self.run_dir / "ckpt")

@@ -35,6 +35,7 @@ RUNNING = frozenset({"RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "RESIZIN
                      "STOPPED"})
 GONE = "GONE"
 """The state of a job Slurm no longer remembers (MinJobAge passed; there is no accounting database)."""
+OUTPUT_FILE = "slurm-{}.out"  # every node's stdout and stderr, per job id (`--output`, `%j`)
 _TIME_RE = re.compile(r"^(\d+-)?\d+(:\d+){0,2}$")
 
 
@@ -127,7 +128,7 @@ def sbatch_script(run_dir: Path, entry_args: Sequence[str], spec: SlurmSpec, wor
         f"#SBATCH --job-name=torchx-{run_dir.name}",
         f"#SBATCH --nodes={spec.nodes}",
         f"#SBATCH --ntasks-per-node={spec.tasks_per_node}",
-        f"#SBATCH --output={run_dir.resolve()}/slurm-%j.out",
+        f"#SBATCH --output={run_dir.resolve()}/{OUTPUT_FILE.format('%j')}",
         "#SBATCH --open-mode=append",
         "#SBATCH --requeue",
     ]
@@ -245,6 +246,11 @@ class SlurmJob:
     job_id: str
     stop_note: ClassVar[str] = "scancel --signal=INT sent"
     kill_wait_s: ClassVar[float] = 60.0  # Slurm's KillWait (30 s by default) passes before SIGKILL
+
+    @property
+    def output_file(self) -> str:
+        """The job's stdout and stderr, every node's, in the run directory (`--output`)."""
+        return OUTPUT_FILE.format(self.job_id)
 
     def stop(self) -> None:
         """SIGINT to every task of the job's steps: the ranks stop after the current step.

@@ -17,6 +17,7 @@ from tui.app import TorchxApp
 from tui.launcher import LaunchRequest
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.launch import LaunchScreen
+from tui.screens.run_view import RunViewScreen
 from tui.slurm import SlurmLauncher, SlurmSpec
 
 pytestmark = [pytest.mark.usefixtures("slurm_cluster"), pytest.mark.timeout(600)]
@@ -70,6 +71,13 @@ async def test_dialog_submits_a_two_task_ddp_job_seen_running_then_finished(tmp_
         assert running.gpus == "cpu×2"
         finished = await wait_status(pilot, app, "ddp", "finished", timeout=180)
         assert finished.epoch == 3
+        await pilot.press("enter")  # the run view: its stdout source is the job's output file
+        await wait_until(pilot, lambda: isinstance(app.screen, RunViewScreen), 20, "the run view")
+        stdout = app.screen.run_watch.logs["stdout.log"]
+        await wait_until(pilot, lambda: any("GLOBAL_RANK: 1" in line for line in stdout.lines), 20,
+                         "rank 1's output in the run view")
+        assert stdout.path.name == f"slurm-{record['job_id']}.out"
+        assert app.screen.snapshot.status == "finished"
     starts, ends = of_kind(run_dir, "start"), of_kind(run_dir, "end")
     assert len(starts) == 1 and len(ends) == 1 and ends[0]["status"] == "finished"
     assert starts[0]["world_size"] == 2
