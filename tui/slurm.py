@@ -192,6 +192,8 @@ class JobStates:
         self.max_age_s = max_age_s
         self._states: dict[str, str] | None = None
         self._taken_at: float | None = None
+        self.error = ""
+        """Why Slurm could not be asked, when it could not."""
 
     def state(self, job_id: Any) -> str | None:
         """RUNNING, PENDING, ..., GONE when Slurm no longer knows the job; None when Slurm cannot be asked."""
@@ -200,16 +202,18 @@ class JobStates:
             try:
                 out = _run(["squeue", "--me", "--states=all", "--noheader", "--format=%i %T"])
                 self._states = dict(line.split()[:2] for line in out.splitlines() if len(line.split()) >= 2)
-            except SlurmError:
-                self._states = None
+                self.error = ""
+            except SlurmError as exc:
+                self._states, self.error = None, str(exc)
         return None if self._states is None else self._states.get(str(job_id), GONE)
 
 
 def job_state(job_id: str) -> str:
     """One job's state now (GONE when Slurm no longer knows it); SlurmError when Slurm cannot be asked."""
-    state = JobStates().state(job_id)
+    jobs = JobStates()
+    state = jobs.state(job_id)
     if state is None:
-        raise SlurmError(f"squeue: no answer about job {job_id}")
+        raise SlurmError(jobs.error)
     return state
 
 
