@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import psutil
 
@@ -31,6 +31,9 @@ from torchx.experiment import (
     reserve_run_dir,
 )
 from torchx.session import ENV_RUN_DIR
+
+if TYPE_CHECKING:
+    from tui.slurm import SlurmSpec
 
 DEFAULT_ENTRY = (sys.executable, "-m", "torchx.train_pl")
 
@@ -49,6 +52,8 @@ class LaunchRequest:
     gpus: tuple[int, ...] = ()
     cpu_processes: int = 1
     overrides: tuple[str, ...] = ()
+    slurm: SlurmSpec | None = None
+    """Set for the Slurm backend: its fields replace `gpus` and `cpu_processes`."""
 
     def device_args(self) -> tuple[list[str], list[str]]:
         """(entry flags, overrides) selecting the GPUs, or CPU with `cpu_processes` DDP ranks."""
@@ -75,6 +80,7 @@ class Launcher:
     entry: tuple[str, ...] = DEFAULT_ENTRY
     env: dict[str, str] | None = None
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    name: ClassVar[str] = "local"
 
     def launch(self, request: LaunchRequest) -> Path:
         """Reserve the directory, spawn the trainer, write `run.json`; raises LaunchError."""
@@ -128,13 +134,18 @@ def write_run_json(run_dir: Path, record: dict[str, Any]) -> None:
 
 def run_record(proc: subprocess.Popen[bytes], argv: list[str], gpus: Any, launched_at: float,
                previous: dict[str, Any] | None) -> dict[str, Any]:
-    """The `run.json` object; earlier launches are kept in `launches`, oldest first."""
+    """The `run.json` object of a local launch."""
     try:
         create_time: float | None = psutil.Process(proc.pid).create_time()
     except psutil.Error:
         create_time = None
     launch = {"argv": argv, "pid": proc.pid, "pgid": proc.pid, "host": socket.gethostname(),
-              "gpus": gpus, "launched_at": launched_at, "create_time": create_time, "backend": "local"}
+              "gpus": gpus, "launched_at": launched_at, "create_time": create_time, "backend": Launcher.name}
+    return with_history(launch, previous)
+
+
+def with_history(launch: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The `run.json` object of a (re)launch, any backend: earlier ones kept in `launches`, oldest first."""
     launches = list((previous or {}).get("launches") or [])
     if previous and not launches:
         launches = [{k: previous.get(k) for k in launch}]
@@ -169,6 +180,25 @@ def run_pid(run_dir: Path, summary_pid: Any = None,
     if isinstance(pgid, int) and group_members(run_dir, pgid):
         return int(record.get("pid") or pgid), pgid  # the root died; ranks or workers linger
     return None
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    """What stop and kill act on for a local run: its root process and its process group."""
+
+    pid: int
+    pgid: int
+    stop_note: ClassVar[str] = "SIGINT sent"
+    kill_wait_s: ClassVar[float] = 10.0
+
+    def stop(self) -> None:
+        stop(self.pid, self.pgid)
+
+    def kill(self) -> None:
+        kill(self.pid, self.pgid)
+
+    def wait_gone(self, timeout: float) -> bool:
+        return wait_gone(self.pid, self.pgid, timeout)
 
 
 def group_members(run_dir: Path, pgid: int) -> list[psutil.Process]:

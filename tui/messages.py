@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:  # annotations only: the run view's modules load when a run is first opened
+    from tui.backends import RunHandle
     from tui.compare import RunMetrics
     from tui.configs import Verdict
     from tui.diff import RunsDiff
@@ -60,11 +61,11 @@ class ActionFinished(Message):
 
 @dataclass
 class StopOverdue(Message):
-    """A stopped run still has processes after the grace period: the user may kill it."""
+    """A stopped run still has processes (or a live Slurm job) after the grace period: the user may
+    kill it."""
 
     name: str
-    pid: int
-    pgid: int
+    handle: RunHandle
 
 
 @dataclass

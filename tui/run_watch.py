@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE
-from torchx.experiment import LOG_FILE, RUN_JSON, STDOUT_FILE, read_json, run_status
+from torchx.experiment import LOG_FILE, RUN_JSON, STDOUT_FILE, read_json
+from tui import backends
 from tui.logtail import LogTail
 from tui.procs import ProcRow, ProcSampler
 from tui.run_data import MetricRow, Progress, RunData
@@ -28,6 +29,7 @@ from tui.run_files import (
 )
 from tui.run_loader import RunLoader
 from tui.runs import _config_name, _gpus_text
+from tui.slurm import JobStates, job_of
 
 LOG_SOURCES = (LOG_FILE, STDOUT_FILE)
 
@@ -74,6 +76,7 @@ class RunWatch:
         self._card_key: tuple[float | None, bool] | None = None
         self._card = ""
         self._opened = False
+        self._jobs = JobStates(max_age_s=1.0)  # a Slurm run's job state: one `squeue` a second at most
 
     @property
     def data(self) -> RunData:
@@ -136,9 +139,17 @@ class RunWatch:
         if mtime != self._run_json_mtime:
             self._run_json_mtime = mtime
             self._run_json = read_json(self.run_dir / RUN_JSON) if mtime is not None else None
+            self._follow_job_output()
         if self.data.summary.starts == 0 and self._run_json is None:
             return "empty"
-        return run_status(self.data.summary, self._run_json, self.host)
+        return backends.status(self.data.summary, self._run_json, self.host, self._jobs)
+
+    def _follow_job_output(self) -> None:
+        """A Slurm run's output is its job's `slurm-<id>.out`: the stdout source shows that instead."""
+        job = job_of(self._run_json)
+        path = self.run_dir / job.output_file if job else None
+        if path is not None and self.logs[STDOUT_FILE].path != path:
+            self.logs[STDOUT_FILE] = LogTail(path)
 
     def _checkpoints(self) -> tuple[Checkpoint, ...]:
         mtime = _mtime(self.run_dir / "ckpt")

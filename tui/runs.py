@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE, EventReader
-from torchx.experiment import RUN_JSON, list_run_dirs, read_json, run_status
+from torchx.experiment import RUN_JSON, list_run_dirs, read_json
 from torchx.summary import RunSummary
-from tui import row_cache
+from tui import backends, row_cache
+from tui.slurm import JobStates
 
 NOT_A_RUN = "not a run"
 DAMAGED = "damaged"
 # Statuses after which nothing changes until a relaunch rewrites run.json (or a new `start` arrives).
-SETTLED = frozenset({"finished", "failed", "stopped", "lost"})
+SETTLED = frozenset({"finished", "failed", "stopped", "lost", "cancelled"})
 ACTIVE = frozenset({"starting", "running", "pending"})
-RESUMABLE = frozenset({"stopped", "failed", "lost"})
+RESUMABLE = frozenset({"stopped", "failed", "lost", "cancelled"})
 READ_BYTES = 8 << 20
 
 
@@ -79,8 +80,9 @@ class RunTracker:
             self.row, self._from_cache = row, True
             self._dir_mtime, self.reader.offset = key[0], key[1]
 
-    def refresh(self, host: str) -> RunRow:
-        """Read what is new; a settled run whose directory is unchanged costs two `stat` calls."""
+    def refresh(self, host: str, jobs: JobStates | None = None) -> RunRow:
+        """Read what is new; a settled run whose directory is unchanged costs two `stat` calls.
+        `jobs` answers for Slurm runs (one `squeue` per scan)."""
         dir_mtime = _mtime(self._dir)
         if self.row is not None and self.row.status in SETTLED and dir_mtime == self._dir_mtime:
             if _size(self.reader.path) == self.reader.offset:
@@ -99,7 +101,7 @@ class RunTracker:
             for event in events:
                 if event.get("event") == "ckpt" and isinstance(event.get("monitor"), str):
                     self.monitor = event["monitor"]
-        self.row = self._make_row(host)
+        self.row = self._make_row(host, jobs or JobStates())
         return self.row
 
     def _refresh_run_json(self) -> None:
@@ -108,13 +110,13 @@ class RunTracker:
             self._run_json_mtime = mtime
             self.run_json = read_json(self._run_json_path) if mtime is not None else None
 
-    def _make_row(self, host: str) -> RunRow:
+    def _make_row(self, host: str, jobs: JobStates) -> RunRow:
         s, rj = self.summary, self.run_json
         bad = len(self.reader.bad_lines)
         if s.starts == 0 and rj is None:
             status = DAMAGED if bad else NOT_A_RUN
             return RunRow(self.path.name, status, bad_lines=bad)  # no start time: listed last
-        status = run_status(s, rj, host)
+        status = backends.status(s, rj, host, jobs)
         return RunRow(
             name=self.path.name,
             status=status,
@@ -172,6 +174,7 @@ class RunsScanner:
         period = max(1, -(-settled // max(1, self.settled_per_poll)))
         turn, self._polls = self._polls % period, self._polls + 1
         changed: list[RunRow] = []
+        jobs = JobStates()  # asked at most once per poll, and only when a Slurm run is refreshed
         wait = first_s
         due = time.monotonic() + wait
         for i, (name, path) in enumerate(seen.items()):
@@ -182,7 +185,7 @@ class RunsScanner:
                 continue
             else:
                 before = tracker.row
-            row = tracker.row if tracker._from_cache and before is None else tracker.refresh(self.host)
+            row = tracker.row if tracker._from_cache and before is None else tracker.refresh(self.host, jobs)
             if row != before:
                 changed.append(row)
                 self._cache_dirty = self._cache_dirty or not tracker._from_cache
@@ -304,7 +307,7 @@ def _error_text(error: Any) -> str:
 
 STATUS_SYMBOLS = {
     "starting": "◌", "running": "▶", "finished": "✔", "failed": "✘", "stopped": "■",
-    "lost": "?", "pending": "…", "empty": "·", NOT_A_RUN: "-", DAMAGED: "!",
+    "lost": "?", "pending": "…", "cancelled": "⊘", "empty": "·", NOT_A_RUN: "-", DAMAGED: "!",
 }
 
 

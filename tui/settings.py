@@ -11,6 +11,11 @@ from tui.configs import CHECK_ENTRY
 from tui.gpus import DEFAULT_INTERVAL_S, GpuSampler
 from tui.launcher import Launcher
 from tui.row_cache import default_cache_dir
+from tui.slurm import SlurmLauncher, available
+
+
+def slurm_if_available() -> SlurmLauncher | None:
+    return SlurmLauncher() if available() else None
 
 
 @dataclass
@@ -18,6 +23,8 @@ class Settings:
     save_dir: Path = Path("save")
     configs_dir: Path = Path("configs")
     launcher: Launcher = field(default_factory=Launcher)
+    slurm: SlurmLauncher | None = field(default_factory=slurm_if_available)
+    """The Slurm backend, offered by the launch dialog when `sbatch` is on the PATH."""
     sampler_factory: Callable[[], GpuSampler] = GpuSampler
     clock: Callable[[], float] = time.time
     refresh_s: float = 1.0

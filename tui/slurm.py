@@ -1,4 +1,4 @@
-"""The Slurm backend: write `slurm.sbatch` into the run directory, submit it, query and signal the job.
+"""The Slurm backend: write `slurm.sbatch` into the run directory, submit it, follow and signal the job.
 
 torchx schedules nothing itself: Slurm runs the batch script, `srun` starts one task per device, and
 Lightning's SLURM environment turns them into DDP ranks of the same `torchx.train_pl` entry. A task
@@ -10,19 +10,42 @@ others through its broken process group. Torch- and Textual-free.
 
 from __future__ import annotations
 
+import math
+import re
 import shlex
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
-from torchx.experiment import SLURM_SCRIPT
+from torchx.experiment import RUN_JSON, SLURM_SCRIPT, RunDirError, read_json, reserve_run_dir, run_status
 from torchx.stopping import REQUEUE_EXIT
+from torchx.summary import RunSummary
+from tui.launcher import LaunchError, LaunchRequest, with_history, write_run_json
+
+# Slurm's job states by what they mean for a run; any other state counts as ended.
+QUEUED = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
+                    "SPECIAL_EXIT"})
+RUNNING = frozenset({"RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "RESIZING", "SUSPENDED",
+                     "STOPPED"})
+GONE = "GONE"
+"""The state of a job Slurm no longer remembers (MinJobAge passed; there is no accounting database)."""
+OUTPUT_FILE = "slurm-{}.out"  # every node's stdout and stderr, per job id (`--output`, `%j`)
+_TIME_RE = re.compile(r"^(\d+-)?\d+(:\d+){0,2}$")
 
 
-class SlurmError(Exception):
-    """sbatch/scontrol/scancel refused or failed; the message is Slurm's own first line."""
+class SlurmError(LaunchError):
+    """sbatch/squeue/scancel refused or failed; the message is Slurm's own first line."""
+
+
+def available() -> bool:
+    """Whether this machine can submit jobs: the launch dialog offers the backend only then."""
+    return shutil.which("sbatch") is not None
 
 
 @dataclass
@@ -47,6 +70,55 @@ class SlurmSpec:
             overrides.append("trainer_params.strategy=ddp")
         return overrides
 
+    def label(self) -> str:
+        """The table's devices cell: `2×4` (nodes × GPUs), or `cpu×2` (CPU ranks in all)."""
+        if self.gpus_per_node:
+            return f"{self.nodes}×{self.gpus_per_node}"
+        ranks = self.nodes * self.tasks_per_node
+        return "cpu" if ranks == 1 else f"cpu×{ranks}"
+
+
+def spec_from_fields(partition: str, time_limit: str, nodes: str, gpus_per_node: str, tasks_per_node: str,
+                     cpus_per_task: str, extra: str) -> SlurmSpec:
+    """The launch dialog's Slurm fields as a spec; ValueError names the field that is wrong."""
+    gpus = _count("GPUs/node", gpus_per_node, 0, minimum=0)
+    tasks = _count("tasks/node", tasks_per_node, gpus or 1)
+    if gpus and tasks != gpus:
+        raise ValueError(f"tasks/node must equal GPUs/node ({gpus}): one task per GPU, got {tasks}")
+    time_limit = time_limit.strip()
+    if time_limit and not _TIME_RE.match(time_limit):
+        raise ValueError(f"time {time_limit!r}: expected minutes, HH:MM:SS or D-HH:MM")
+    cpus = _count("CPUs/task", cpus_per_task, 0)
+    return SlurmSpec(nodes=_count("nodes", nodes, 1), tasks_per_node=tasks, gpus_per_node=gpus,
+                     cpus_per_task=cpus or None, partition=partition.strip() or None,
+                     time_limit=time_limit or None, extra=extra_lines(extra))
+
+
+def _count(name: str, text: str, default: int, minimum: int = 1) -> int:
+    text = text.strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < minimum:
+        raise ValueError(f"{name} must be a whole number ≥ {minimum}, got {text!r}")
+    return int(text)
+
+
+def extra_lines(text: str) -> list[str]:
+    """`--mem=8G --qos high` → one `#SBATCH` line per option (an option's values follow it)."""
+    try:
+        tokens = shlex.split(text)
+    except ValueError as exc:
+        raise ValueError(f"#SBATCH options: {exc}") from None
+    lines: list[list[str]] = []
+    for token in tokens:
+        if token.startswith("-"):
+            lines.append([token])
+        elif lines:
+            lines[-1].append(token)
+        else:
+            raise ValueError(f"#SBATCH options must start with an option (--name=value), got {token!r}")
+    return [shlex.join(line) for line in lines]
+
 
 def sbatch_script(run_dir: Path, entry_args: Sequence[str], spec: SlurmSpec, workdir: Path,
                   python: str = sys.executable) -> str:
@@ -56,7 +128,7 @@ def sbatch_script(run_dir: Path, entry_args: Sequence[str], spec: SlurmSpec, wor
         f"#SBATCH --job-name=torchx-{run_dir.name}",
         f"#SBATCH --nodes={spec.nodes}",
         f"#SBATCH --ntasks-per-node={spec.tasks_per_node}",
-        f"#SBATCH --output={run_dir.resolve()}/slurm-%j.out",
+        f"#SBATCH --output={run_dir.resolve()}/{OUTPUT_FILE.format('%j')}",
         "#SBATCH --open-mode=append",
         "#SBATCH --requeue",
     ]
@@ -69,17 +141,21 @@ def sbatch_script(run_dir: Path, entry_args: Sequence[str], spec: SlurmSpec, wor
     if spec.time_limit:
         lines += [f"#SBATCH --time={spec.time_limit}", f"#SBATCH --signal=USR1@{spec.requeue_warning_s}"]
     lines += [_sbatch_line(extra) for extra in spec.extra if extra.strip()]
-    command = [python, "-m", "torchx.train_pl", *entry_args, *spec.trainer_overrides()]
     lines += [
         "",
         f"cd {shlex.quote(str(workdir.resolve()))}",
-        f"srun {shlex.join(command)}",
+        f"srun {shlex.join(entry_command(entry_args, spec, python))}",
         "code=$?",
         f'if [ "$code" -eq {REQUEUE_EXIT} ]; then scontrol requeue "$SLURM_JOB_ID"; fi',
         'exit "$code"',
         "",
     ]
     return "\n".join(lines)
+
+
+def entry_command(entry_args: Sequence[str], spec: SlurmSpec, python: str = sys.executable) -> list[str]:
+    """What every task runs: the Lightning entry with the spec's devices as trainer overrides."""
+    return [python, "-m", "torchx.train_pl", *entry_args, *spec.trainer_overrides()]
 
 
 def _sbatch_line(text: str) -> str:
@@ -105,30 +181,160 @@ def submit(run_dir: Path, script: str) -> str:
     return _run(["sbatch", "--parsable", str(path)]).strip().split(";")[0]
 
 
-def job_state(job_id: str) -> str | None:
-    """Slurm's state of a job (RUNNING, PENDING, ...), or None once Slurm has forgotten it."""
-    try:
-        out = _run(["scontrol", "show", "job", "--oneliner", job_id])
-    except SlurmError:
-        return None
-    for token in out.split():
-        if token.startswith("JobState="):
-            return token.split("=", 1)[1]
+# ---- job states ----
+
+class JobStates:
+    """Slurm's state of this user's jobs, from one `squeue` call made when first asked and again only
+    once the answer is older than `max_age_s`: the runs table asks for all its Slurm runs in one scan
+    tick, never once per row."""
+
+    def __init__(self, max_age_s: float = math.inf) -> None:
+        self.max_age_s = max_age_s
+        self._states: dict[str, str] | None = None
+        self._taken_at: float | None = None
+        self.error = ""
+        """Why Slurm could not be asked, when it could not."""
+
+    def state(self, job_id: Any) -> str | None:
+        """RUNNING, PENDING, ..., GONE when Slurm no longer knows the job; None when Slurm cannot be asked."""
+        if self._taken_at is None or time.monotonic() - self._taken_at > self.max_age_s:
+            self._taken_at = time.monotonic()
+            try:
+                out = _run(["squeue", "--me", "--states=all", "--noheader", "--format=%i %T"])
+                self._states = dict(line.split()[:2] for line in out.splitlines() if len(line.split()) >= 2)
+                self.error = ""
+            except SlurmError as exc:
+                self._states, self.error = None, str(exc)
+        return None if self._states is None else self._states.get(str(job_id), GONE)
+
+
+def job_state(job_id: str) -> str:
+    """One job's state now (GONE when Slurm no longer knows it); SlurmError when Slurm cannot be asked."""
+    jobs = JobStates()
+    state = jobs.state(job_id)
+    if state is None:
+        raise SlurmError(jobs.error)
+    return state
+
+
+def active(state: str | None) -> bool:
+    return state in QUEUED or state in RUNNING
+
+
+def slurm_run_status(summary: RunSummary, run_json: dict[str, Any], state: str | None, host: str) -> str:
+    """A Slurm run's status: Slurm's job state while the job is queued or running (the events tell
+    `starting` from `running`), the events once it has ended; `cancelled` when it was cancelled before
+    the trainer could write its `end`. Without an answer from Slurm, the events alone decide."""
+    if state is None:
+        return run_status(summary, run_json, host)
+    launched_at = run_json.get("launched_at")
+    started = summary.start_time is not None and not (
+        isinstance(launched_at, (int, float)) and launched_at > summary.start_time + 1.0)
+    if state in QUEUED:
+        return "pending"
+    if state in RUNNING:
+        return "running" if started else "starting"
+    if started and summary.end_status:
+        return summary.end_status
+    if state == "CANCELLED":
+        return "cancelled"
+    return "lost" if state == GONE else "failed"
+
+
+# ---- the backend ----
+
+@dataclass(frozen=True)
+class SlurmJob:
+    """What stop and kill act on for a Slurm run."""
+
+    job_id: str
+    stop_note: ClassVar[str] = "scancel --signal=INT sent"
+    kill_wait_s: ClassVar[float] = 60.0  # Slurm's KillWait (30 s by default) passes before SIGKILL
+
+    @property
+    def output_file(self) -> str:
+        """The job's stdout and stderr, every node's, in the run directory (`--output`)."""
+        return OUTPUT_FILE.format(self.job_id)
+
+    def stop(self) -> None:
+        """SIGINT to every task of the job's steps: the ranks stop after the current step.
+
+        Not `--full`: that signals only the batch step (the shell and `srun`, which does not forward a
+        single SIGINT); a job still pending has no tasks and is cancelled outright.
+        """
+        if job_state(self.job_id) in QUEUED:
+            _run(["scancel", self.job_id])
+        else:
+            _run(["scancel", "--signal=INT", self.job_id])
+
+    def kill(self) -> None:
+        """Cancel the job: Slurm ends every task (SIGTERM, then SIGKILL after its KillWait)."""
+        _run(["scancel", self.job_id])
+
+    def warn_time_limit(self) -> None:
+        """Send the time-limit warning now (SIGUSR1 to the tasks): stop, save, requeue."""
+        _run(["scancel", "--signal=USR1", self.job_id])
+
+    def wait_gone(self, timeout: float, interval: float = 0.5) -> bool:
+        """Poll until the job is neither queued nor running; False when `timeout` passes first."""
+        deadline = time.monotonic() + timeout
+        while active(job_state(self.job_id)):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(interval)
+        return True
+
+
+def job_of(run_json: dict[str, Any] | None) -> SlurmJob | None:
+    """The run's Slurm job when `run.json` says Slurm launched it."""
+    if run_json and run_json.get("backend") == SlurmLauncher.name and run_json.get("job_id"):
+        return SlurmJob(str(run_json["job_id"]))
     return None
 
 
-def stop(job_id: str) -> None:
-    """SIGINT to every task of the job's steps: the ranks stop after the current step.
+@dataclass
+class SlurmLauncher:
+    """Submits runs with `sbatch` from `workdir` (where config paths resolve), with `python` on every node."""
 
-    Not `--full`: that signals only the batch step (the shell and `srun`, which does not forward a
-    single SIGINT); a job still pending has no tasks and is cancelled outright.
-    """
-    if job_state(job_id) in ("PENDING", "REQUEUED", "CONFIGURING"):
-        _run(["scancel", job_id])
-    else:
-        _run(["scancel", "--signal=INT", job_id])
+    python: str = sys.executable
+    workdir: Path = field(default_factory=Path.cwd)
+    name: ClassVar[str] = "slurm"
 
+    def launch(self, request: LaunchRequest) -> Path:
+        """Reserve the directory, submit the job, write `run.json`; raises LaunchError."""
+        try:
+            run_dir = reserve_run_dir(request.save_dir, request.name)
+        except (RunDirError, OSError) as exc:
+            raise LaunchError(str(exc)) from None
+        args = ["--config", str(request.config), "--name", request.name,
+                "--save-dir", str(request.save_dir.resolve()), *request.overrides]
+        try:
+            self._submit(run_dir, args, request.slurm or SlurmSpec(), previous=None)
+        except LaunchError:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        return run_dir
 
-def warn_time_limit(job_id: str) -> None:
-    """Send the time-limit warning now (SIGUSR1 to the tasks): stop, save, requeue."""
-    _run(["scancel", "--signal=USR1", job_id])
+    def resume(self, run_dir: Path) -> None:
+        """Submit the run again with `--resume <name>`, with the Slurm fields it was launched with."""
+        previous = read_json(run_dir / RUN_JSON) or {}
+        job = job_of(previous)
+        if job is not None and active(state := job_state(job.job_id)):
+            raise LaunchError(f"run '{run_dir.name}' is still {state.lower()} as Slurm job {job.job_id}")
+        try:
+            spec = SlurmSpec(**previous.get("slurm") or {})
+        except TypeError:
+            raise LaunchError(f"{run_dir / RUN_JSON}: its 'slurm' fields are damaged") from None
+        args = ["--resume", run_dir.name, "--save-dir", str(run_dir.parent.resolve())]
+        workdir = Path(previous.get("workdir") or self.workdir)
+        self._submit(run_dir, args, spec, previous, workdir if workdir.is_dir() else self.workdir)
+
+    def _submit(self, run_dir: Path, args: list[str], spec: SlurmSpec, previous: dict[str, Any] | None,
+                workdir: Path | None = None) -> None:
+        launched_at, workdir = time.time(), (workdir or self.workdir).resolve()
+        job_id = submit(run_dir, sbatch_script(run_dir, args, spec, workdir, self.python))
+        launch = {"argv": entry_command(args, spec, self.python), "pid": None, "pgid": None,
+                  "host": socket.gethostname(), "gpus": spec.label(), "launched_at": launched_at,
+                  "create_time": None, "backend": self.name, "job_id": job_id, "slurm": asdict(spec),
+                  "workdir": str(workdir)}
+        write_run_json(run_dir, with_history(launch, previous))

@@ -47,5 +47,5 @@ def build(workdir: Path, gpus: bool = True) -> TorchxApp:
     ok = (sys.executable, "-c", "import sys; sys.exit(0)")
     settings = Settings(save_dir=Path("save"), configs_dir=Path("configs"), clock=lambda: NOW,
                         sampler_factory=lambda: FixedSampler(gpus), check_entry=ok, live=False,
-                        cache_dir=None)
+                        cache_dir=None, slurm=None)
     return TorchxApp(settings)

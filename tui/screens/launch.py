@@ -13,15 +13,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets import Footer, Input, Label, OptionList, RadioButton, RadioSet, Static
 from textual.worker import get_current_worker
 
 from torchx.experiment import default_run_name, validate_run_name
-from tui import configs
+from tui import backends, configs
 from tui.configs import Verdict
 from tui.launcher import LaunchError, LaunchRequest
 from tui.messages import ConfigValidated, GpusShared, LaunchFinished
 from tui.widgets.gpu_picker import GpuPicker
+from tui.widgets.slurm_fields import SlurmFields
 
 if TYPE_CHECKING:
     from tui.settings import Settings
@@ -63,7 +64,14 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
                 yield OptionList(*[p.name for p in self.config_paths], id="configs")
                 with VerticalScroll(id="preview"):
                     yield Static("", id="yaml", markup=False)
+            if self.settings.slurm is not None:  # offered only where `sbatch` is on the PATH
+                with Horizontal(classes="field", id="backend-row"):
+                    yield Label("backend", classes="label")
+                    yield RadioSet(RadioButton("local", value=True), RadioButton("slurm"), id="backend",
+                                   compact=True)
             yield GpuPicker(id="devices")
+            if self.settings.slurm is not None:
+                yield SlurmFields(id="slurm", classes="hidden")
             with Horizontal(classes="field"):
                 yield Label("name", classes="label")
                 yield Input(id="name", compact=True)
@@ -198,6 +206,16 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
 
     # ---- devices ----
 
+    @property
+    def on_slurm(self) -> bool:
+        return self.settings.slurm is not None and self.query_one("#backend", RadioSet).pressed_index == 1
+
+    @on(RadioSet.Changed, "#backend")
+    def backend_changed(self) -> None:
+        """Slurm's fields replace the picker of this machine's devices."""
+        self.query_one(GpuPicker).set_class(self.on_slurm, "hidden")
+        self.query_one(SlurmFields).set_class(not self.on_slurm, "hidden")
+
     @on(GpusShared)
     def gpus_shared(self, message: GpusShared) -> None:
         self.query_one(GpuPicker).update_sample(message.sample)
@@ -242,11 +260,17 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             return None
         if self._check_name():
             return None
+        name = self.query_one("#name", Input).value.strip()
+        if self.on_slurm:
+            spec, problem = self.query_one(SlurmFields).spec()
+            if problem:
+                self._show_config(Verdict(False, problem))
+                return None
+            return LaunchRequest(config, name, self.settings.save_dir, overrides=tuple(overrides), slurm=spec)
         gpus, procs, problem = self.query_one(GpuPicker).selection()
         if problem:
             self._show_config(Verdict(False, problem))
             return None
-        name = self.query_one("#name", Input).value.strip()
         return LaunchRequest(config, name, self.settings.save_dir, gpus, procs, tuple(overrides))
 
     @work(thread=True, group="launch")
@@ -259,7 +283,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             self.post_message(LaunchFinished(request.name, verdict.message))
             return
         try:
-            self.settings.launcher.launch(request)
+            backends.launch(self.settings, request)
         except LaunchError as exc:
             self.post_message(LaunchFinished(request.name, str(exc)))
             return

@@ -10,63 +10,75 @@ from textual import on, work
 from textual.message import Message
 from textual.screen import Screen
 
-from tui import launcher
+from tui import backends
+from tui.launcher import LaunchError
 from tui.messages import ActionFinished, StopOverdue
 from tui.runs import ACTIVE, RESUMABLE
 from tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
+    from tui.backends import RunHandle
     from tui.run_watch import RunSnapshot
 from tui.settings import Settings
 
 Post = Callable[[Message], object]
 
 
-def _signalled(post: Post, name: str, root: tuple[int, int] | None,
-               send: Callable[[int, int], None]) -> bool:
-    """Send a stop or kill to the run's root and group; report why not when it cannot be sent."""
-    if root is None:
+def _signalled(post: Post, name: str, handle: RunHandle | None, send: Callable[[RunHandle], None]) -> bool:
+    """Send a stop or kill to the run (its process group or its Slurm job); report why not when it
+    cannot be sent."""
+    if handle is None:
         post(ActionFinished(f"'{name}' has no live process", error=True))
         return False
     try:
-        send(*root)
-    except launcher.LaunchError as exc:
+        send(handle)
+    except LaunchError as exc:
         post(ActionFinished(str(exc), error=True))
         return False
     return True
 
 
-def stop_and_report(post: Post, name: str, root: tuple[int, int] | None, grace_s: float) -> None:
-    """Worker body: SIGINT to the run's group, then wait; past the grace period offer a kill."""
-    if not _signalled(post, name, root, launcher.stop) or root is None:
+def _gone(post: Post, handle: RunHandle, timeout: float) -> bool | None:
+    try:
+        return handle.wait_gone(timeout)
+    except LaunchError as exc:
+        post(ActionFinished(str(exc), error=True))
+        return None
+
+
+def stop_and_report(post: Post, name: str, handle: RunHandle | None, grace_s: float) -> None:
+    """Worker body: stop the run (SIGINT), then wait; past the grace period offer a kill."""
+    if not _signalled(post, name, handle, lambda h: h.stop()) or handle is None:
         return
-    post(ActionFinished(f"stopping '{name}' (SIGINT sent)"))
-    if launcher.wait_gone(*root, timeout=grace_s):
+    post(ActionFinished(f"stopping '{name}' ({handle.stop_note})"))
+    gone = _gone(post, handle, grace_s)
+    if gone:
         post(ActionFinished(f"'{name}' stopped"))
-    else:
-        post(StopOverdue(name, *root))
+    elif gone is False:
+        post(StopOverdue(name, handle))
 
 
-def kill_and_report(post: Post, name: str, root: tuple[int, int] | None) -> None:
-    """Worker body: SIGKILL to the run's group and check that nothing survived."""
-    if not _signalled(post, name, root, launcher.kill) or root is None:
+def kill_and_report(post: Post, name: str, handle: RunHandle | None) -> None:
+    """Worker body: kill the run (SIGKILL, or cancel its Slurm job) and check that nothing survived."""
+    if not _signalled(post, name, handle, lambda h: h.kill()) or handle is None:
         return
-    gone = launcher.wait_gone(*root, timeout=10.0)
-    post(ActionFinished(f"'{name}' killed" if gone else f"'{name}' survived SIGKILL", error=not gone))
+    gone = _gone(post, handle, handle.kill_wait_s)
+    if gone is not None:
+        post(ActionFinished(f"'{name}' killed" if gone else f"'{name}' survived the kill", error=not gone))
 
 
 def resume_and_report(post: Post, settings: Settings, name: str, run_dir: Path) -> None:
-    """Worker body: relaunch the run with `--resume` in its own directory."""
+    """Worker body: start the run again with `--resume` in its own directory, with its own backend."""
     try:
-        settings.launcher.resume(run_dir)
-    except (launcher.LaunchError, OSError) as exc:
+        backends.resume(settings, run_dir)
+    except (LaunchError, OSError) as exc:
         post(ActionFinished(f"cannot resume '{name}': {exc}", error=True))
         return
     post(ActionFinished(f"resumed '{name}'"))
 
 
 def overdue_question(name: str, grace_s: float) -> str:
-    return f"'{name}' is still running {grace_s:.0f} s after SIGINT. Kill it (SIGKILL)?"
+    return f"'{name}' is still running {grace_s:.0f} s after SIGINT. Kill it?"
 
 
 class RunActions(Screen[None]):
@@ -101,17 +113,17 @@ class RunActions(Screen[None]):
                 action()
         return answered
 
-    def _root(self) -> tuple[int, int] | None:
+    def _handle(self) -> RunHandle | None:
         snap = self.snapshot
-        return launcher.run_pid(self.run_dir, snap and snap.pid, snap and snap.create_time)
+        return backends.handle(self.run_dir, snap and snap.pid, snap and snap.create_time)
 
     @work(thread=True, group="actions")
     def stop_run(self) -> None:
-        stop_and_report(self.post_message, self.run_name, self._root(), self.settings.stop_grace_s)
+        stop_and_report(self.post_message, self.run_name, self._handle(), self.settings.stop_grace_s)
 
     @work(thread=True, group="actions")
-    def kill_run(self, root: tuple[int, int]) -> None:
-        kill_and_report(self.post_message, self.run_name, root)
+    def kill_run(self, handle: RunHandle) -> None:
+        kill_and_report(self.post_message, self.run_name, handle)
 
     @work(thread=True, group="actions")
     def resume_run(self) -> None:
@@ -130,5 +142,4 @@ class RunActions(Screen[None]):
     def stop_overdue(self, message: StopOverdue) -> None:
         message.stop()
         question = overdue_question(message.name, self.settings.stop_grace_s)
-        root = (message.pid, message.pgid)
-        self.app.push_screen(ConfirmScreen(question), self._confirmed(lambda: self.kill_run(root)))
+        self.app.push_screen(ConfirmScreen(question), self._confirmed(lambda: self.kill_run(message.handle)))

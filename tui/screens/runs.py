@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from tui import launcher
+from tui import backends
 from tui.messages import ActionFinished, RunsChanged, StopOverdue
 from tui.runs import ACTIVE, RESUMABLE, RunRow, RunsScanner
 from tui.screens.confirm import ConfirmScreen
@@ -22,6 +22,7 @@ from tui.screens.run_actions import kill_and_report, overdue_question, resume_an
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
+    from tui.backends import RunHandle
     from tui.settings import Settings
 
 
@@ -188,19 +189,19 @@ class RunsScreen(Screen[None]):
         question = f"Resume run '{name}' from its last checkpoint, in the same directory?"
         self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.resume_run(name))
 
-    def _root(self, name: str) -> tuple[int, int] | None:
+    def _handle(self, name: str) -> RunHandle | None:
         tracker = self.scanner.trackers.get(name)
         summary = tracker.summary if tracker else None
-        return launcher.run_pid(self.settings.save_dir / name, summary and summary.pid,
-                                summary and summary.create_time)
+        return backends.handle(self.settings.save_dir / name, summary and summary.pid,
+                               summary and summary.create_time)
 
     @work(thread=True, group="actions")
     def stop_run(self, name: str) -> None:
-        stop_and_report(self.post_message, name, self._root(name), self.settings.stop_grace_s)
+        stop_and_report(self.post_message, name, self._handle(name), self.settings.stop_grace_s)
 
     @work(thread=True, group="actions")
-    def kill_run(self, name: str, root: tuple[int, int] | None = None) -> None:
-        kill_and_report(self.post_message, name, root or self._root(name))
+    def kill_run(self, name: str, handle: RunHandle | None = None) -> None:
+        kill_and_report(self.post_message, name, handle or self._handle(name))
 
     @work(thread=True, group="actions")
     def resume_run(self, name: str) -> None:
@@ -214,6 +215,5 @@ class RunsScreen(Screen[None]):
     @on(StopOverdue)
     def stop_overdue(self, message: StopOverdue) -> None:
         question = overdue_question(message.name, self.settings.stop_grace_s)
-        root = (message.pid, message.pgid)
         self.app.push_screen(ConfirmScreen(question),
-                             lambda yes: yes and self.kill_run(message.name, root))
+                             lambda yes: yes and self.kill_run(message.name, message.handle))

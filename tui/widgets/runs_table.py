@@ -14,7 +14,8 @@ from tui.runs import ACTIVE, COLUMN_WIDTHS, COLUMNS, NAME_WIDTH, RunRow, clip, r
 
 STATUS_STYLES = {
     "starting": "green", "running": "bold green", "finished": "cyan", "failed": "bold red",
-    "stopped": "yellow", "lost": "bold magenta", "pending": "blue", "empty": "dim",
+    "stopped": "yellow", "lost": "bold magenta", "pending": "blue", "cancelled": "dark_orange",
+    "empty": "dim",
     "not a run": "dim", "damaged": "red",
 }
 STATUS_COLUMN = COLUMNS.index("status")

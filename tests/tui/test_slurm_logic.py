@@ -1,0 +1,97 @@
+"""The Slurm backend's torch-free logic: the dialog's fields, the batch script, statuses from events
+and job states. (Real jobs: tests/slurm.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from torchx.summary import RunSummary
+from tui.slurm import GONE, SlurmSpec, extra_lines, sbatch_script, slurm_run_status, spec_from_fields
+
+T = 1_795_000_000.0
+HOST = "login1"
+
+
+def fields(**changed: str) -> SlurmSpec:
+    values = {"partition": "", "time_limit": "", "nodes": "1", "gpus_per_node": "0", "tasks_per_node": "",
+              "cpus_per_task": "", "extra": ""}
+    return spec_from_fields(**{**values, **changed})
+
+
+def test_fields_make_a_spec() -> None:
+    assert fields() == SlurmSpec()
+    spec = fields(partition=" gpu ", time_limit="1-02:00:00", nodes="2", gpus_per_node="4", cpus_per_task="8",
+                  extra="--mem=64G --qos high")
+    assert spec == SlurmSpec(nodes=2, tasks_per_node=4, gpus_per_node=4, cpus_per_task=8, partition="gpu",
+                             time_limit="1-02:00:00", extra=["--mem=64G", "--qos high"])
+    assert spec.label() == "2×4" and fields(tasks_per_node="2").label() == "cpu×2"
+    assert fields(time_limit="90").time_limit == "90"
+
+
+@pytest.mark.parametrize(("changed", "because"), [
+    ({"nodes": "0"}, "nodes must be a whole number ≥ 1, got '0'"),
+    ({"gpus_per_node": "2", "tasks_per_node": "3"}, "tasks/node must equal GPUs/node (2)"),
+    ({"time_limit": "2h"}, "time '2h': expected minutes, HH:MM:SS or D-HH:MM"),
+    ({"extra": "mem=4G"}, "#SBATCH options must start with an option (--name=value), got 'mem=4G'"),
+    ({"extra": "--comment 'open"}, "#SBATCH options: No closing quotation"),
+])
+def test_bad_fields_are_named(changed: dict[str, str], because: str) -> None:
+    with pytest.raises(ValueError, match="^" + because.replace("(", r"\(").replace(")", r"\)")):
+        fields(**changed)
+
+
+def test_extra_options_one_line_each_with_their_values() -> None:
+    assert extra_lines("--begin=now+60  -A proj --comment 'two words'") == [
+        "--begin=now+60", "-A proj", "--comment 'two words'"]
+    assert extra_lines("  ") == []
+
+
+def test_script_sets_devices_from_the_fields(tmp_path: Path) -> None:
+    spec = fields(partition="gpu", time_limit="30", nodes="2", gpus_per_node="4", extra="--mem=8G")
+    script = sbatch_script(tmp_path / "r", ["--config", "c.yaml"], spec, workdir=tmp_path, python="py")
+    for line in ("#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=4", "#SBATCH --gpus-per-node=4",
+                 "#SBATCH --partition=gpu", "#SBATCH --time=30", "#SBATCH --signal=USR1@120",
+                 "#SBATCH --mem=8G", f"cd {tmp_path}"):
+        assert line + "\n" in script
+    assert ("srun py -m torchx.train_pl --config c.yaml trainer_params.num_nodes=2 trainer_params.devices=4 "
+            "trainer_params.accelerator=gpu trainer_params.strategy=ddp\n") in script
+
+
+def summary(*events: dict[str, Any]) -> RunSummary:
+    folded = RunSummary()
+    folded.update(list(events))
+    return folded
+
+
+START = {"event": "start", "time": T, "pid": 999_999, "host": "node1"}
+END_STOPPED = {"event": "end", "time": T + 50, "status": "stopped"}
+LAUNCH = {"backend": "slurm", "job_id": "7", "host": HOST, "launched_at": T - 10}
+RESUMED = {**LAUNCH, "launched_at": T + 100}
+
+
+@pytest.mark.parametrize(("events", "run_json", "state", "status"), [
+    ((), LAUNCH, "PENDING", "pending"),
+    ((), LAUNCH, "RUNNING", "starting"),
+    ((START,), LAUNCH, "RUNNING", "running"),
+    ((START,), LAUNCH, "COMPLETING", "running"),
+    ((START, END_STOPPED), LAUNCH, "RUNNING", "running"),  # stopped to be requeued: not settled yet
+    ((START, END_STOPPED), LAUNCH, "REQUEUED", "pending"),
+    ((START, END_STOPPED), LAUNCH, "COMPLETED", "stopped"),
+    ((START, END_STOPPED), LAUNCH, "CANCELLED", "stopped"),
+    ((START,), LAUNCH, "CANCELLED", "cancelled"),
+    ((), LAUNCH, "CANCELLED", "cancelled"),
+    ((START,), LAUNCH, "FAILED", "failed"),
+    ((START,), LAUNCH, "TIMEOUT", "failed"),
+    ((START,), LAUNCH, GONE, "lost"),
+    ((START, END_STOPPED), RESUMED, "PENDING", "pending"),
+    ((START, END_STOPPED), RESUMED, "RUNNING", "starting"),
+    ((START, END_STOPPED), RESUMED, "CANCELLED", "cancelled"),  # the resume was cancelled in the queue
+    ((), LAUNCH, None, "pending"),  # Slurm does not answer: the events (and run.json) alone
+    ((START, END_STOPPED), LAUNCH, None, "stopped"),
+])
+def test_status_from_events_and_job_state(events: tuple[dict[str, Any], ...], run_json: dict[str, Any],
+                                          state: str | None, status: str) -> None:
+    assert slurm_run_status(summary(*events), run_json, state, HOST) == status

@@ -1,0 +1,73 @@
+"""The launch backends behind one interface: `local` (a detached process, `tui.launcher`) and `slurm`
+(`sbatch`, `tui.slurm`). `run.json` names the backend of each run, so stop, kill, resume and status
+follow the run, whichever backend the dialog offers today. Torch- and Textual-free.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from torchx.experiment import RUN_JSON, read_json, run_status
+from torchx.summary import RunSummary
+from tui import slurm
+from tui.launcher import LaunchRequest, LocalRun, run_pid
+
+if TYPE_CHECKING:
+    from tui.settings import Settings
+
+
+class Backend(Protocol):
+    name: ClassVar[str]
+
+    def launch(self, request: LaunchRequest) -> Path:
+        """Reserve `save_dir/name`, start the run, write `run.json`; LaunchError with the reason."""
+        ...
+
+    def resume(self, run_dir: Path) -> None:
+        """Start a settled run again with `--resume`, in the same directory."""
+        ...
+
+
+class RunHandle(Protocol):
+    """What stop and kill act on: a local process group (`LocalRun`) or a Slurm job (`SlurmJob`)."""
+
+    stop_note: ClassVar[str]
+    kill_wait_s: ClassVar[float]
+
+    def stop(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def wait_gone(self, timeout: float) -> bool: ...
+
+
+def launch(settings: Settings, request: LaunchRequest) -> Path:
+    backend: Backend = (settings.slurm or slurm.SlurmLauncher()) if request.slurm else settings.launcher
+    return backend.launch(request)
+
+
+def resume(settings: Settings, run_dir: Path) -> None:
+    """Resume with the backend that launched the run."""
+    if slurm.job_of(read_json(run_dir / RUN_JSON)) is not None:
+        (settings.slurm or slurm.SlurmLauncher()).resume(run_dir)
+    else:
+        settings.launcher.resume(run_dir)
+
+
+def handle(run_dir: Path, pid: Any = None, create_time: Any = None) -> RunHandle | None:
+    """The run's Slurm job, or its live local processes (`pid`/`create_time`: the trainer's, from its
+    `start` event); None when it has no live process."""
+    job = slurm.job_of(read_json(run_dir / RUN_JSON))
+    if job is not None:
+        return job
+    root = run_pid(run_dir, pid, create_time)
+    return LocalRun(*root) if root else None
+
+
+def status(summary: RunSummary, run_json: dict[str, Any] | None, host: str, jobs: slurm.JobStates) -> str:
+    """`experiment.run_status`, refined by Slurm's job state for a run Slurm runs."""
+    job = slurm.job_of(run_json)
+    if job is None or run_json is None:
+        return run_status(summary, run_json, host)
+    return slurm.slurm_run_status(summary, run_json, jobs.state(job.job_id), host)
