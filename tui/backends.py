@@ -33,6 +33,7 @@ class RunHandle(Protocol):
     """What stop and kill act on: a local process group (`LocalRun`) or a Slurm job (`SlurmJob`)."""
 
     stop_note: ClassVar[str]
+    kill_note: ClassVar[str]
     kill_wait_s: ClassVar[float]
 
     def stop(self) -> None: ...
@@ -71,3 +72,9 @@ def status(summary: RunSummary, run_json: dict[str, Any] | None, host: str, jobs
     if job is None or run_json is None:
         return run_status(summary, run_json, host)
     return slurm.slurm_run_status(summary, run_json, jobs.state(job.job_id), host)
+
+
+def kill_note(run_dir: Path) -> str:
+    """What a kill does to this run, for the confirmation question."""
+    job = slurm.job_of(read_json(run_dir / RUN_JSON))
+    return (job or LocalRun).kill_note

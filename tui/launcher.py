@@ -189,6 +189,7 @@ class LocalRun:
     pid: int
     pgid: int
     stop_note: ClassVar[str] = "SIGINT sent"
+    kill_note: ClassVar[str] = "SIGKILL to every process: no checkpoint is written"
     kill_wait_s: ClassVar[float] = 10.0
 
     def stop(self) -> None:

@@ -249,6 +249,7 @@ class SlurmJob:
 
     job_id: str
     stop_note: ClassVar[str] = "scancel --signal=INT sent"
+    kill_note: ClassVar[str] = "scancel: SIGTERM to every task, SIGKILL after Slurm's KillWait"
     kill_wait_s: ClassVar[float] = 60.0  # Slurm's KillWait (30 s by default) passes before SIGKILL
 
     @property

@@ -172,7 +172,7 @@ class RunsScreen(Screen[None]):
     def action_kill(self) -> None:
         name = self._selected(ACTIVE | {"lost"}, "kill")  # lost: ranks or workers may linger
         if name:
-            question = f"Kill run '{name}'? (SIGKILL to every process: no checkpoint is written)"
+            question = f"Kill run '{name}'? ({backends.kill_note(self.settings.save_dir / name)})"
             self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(name))
 
     def action_resume(self) -> None:
