@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE, EventReader
-from torchx.experiment import RUN_JSON, list_run_dirs, read_json, run_status
+from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON, list_run_dirs, read_json, run_status
 from torchx.summary import RunSummary
 from tui import row_cache
+from tui.run_facts import Meta, Scalar, read_config_values, read_meta
 
 NOT_A_RUN = "not a run"
 DAMAGED = "damaged"
@@ -45,6 +46,13 @@ class RunRow:
     running_since: float | None = None
     bad_lines: int = 0
     error: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """Latest value of every metric, for the filter (`val/acc>0.9`)."""
+    cfg: dict[str, Scalar] = field(default_factory=dict)
+    """The resolved config, flattened to key paths (`run_facts.flatten`), for the filter."""
+    tags: tuple[str, ...] = ()
+    note: str = ""
+    meta_error: str = ""
 
     @property
     def sort_key(self) -> tuple[float, str]:
@@ -64,30 +72,39 @@ class RunTracker:
     row: RunRow | None = None
     monitor: str | None = None
     """The checkpoint's monitored metric: the validation metric the table shows."""
+    cfg: dict[str, Scalar] = field(default_factory=dict)
+    meta: Meta = field(default_factory=Meta)
+    _config_mtime: int | None = None
+    _meta_mtime: int | None = None
     _from_cache: bool = False
 
     def __post_init__(self) -> None:
         self.reader = EventReader(self.path / EVENTS_FILE)
         self._dir = str(self.path)  # plain strings: pathlib costs more than the stat on a 10,000-run scan
         self._run_json_path = os.path.join(self._dir, RUN_JSON)
+        self._config_path = os.path.join(self._dir, CONFIG_FILE)
+        self._meta_path = os.path.join(self._dir, META_FILE)
 
     def adopt(self, row: RunRow | None, key: row_cache.Key) -> None:
         """Start from a cached row of a settled run: no file is read until the directory changes."""
         if row is not None and row.status in SETTLED:
             self.row, self._from_cache = row, True
             self._dir_mtime, self.reader.offset = key[0], key[1]
+            self._config_mtime, self._meta_mtime = key[4] or None, key[5] or None
+            self.cfg, self.meta = row.cfg, Meta(row.note, row.tags, row.meta_error)
 
     def refresh(self, host: str) -> RunRow:
-        """Read what is new; a settled run whose directory is unchanged costs two `stat` calls."""
+        """Read what is new; a settled run whose directory is unchanged costs three `stat` calls."""
         dir_mtime = _mtime(self._dir)
         if self.row is not None and self.row.status in SETTLED and dir_mtime == self._dir_mtime:
-            if _size(self.reader.path) == self.reader.offset:
+            if _size(self.reader.path) == self.reader.offset and _mtime(self._meta_path) == self._meta_mtime:
                 return self.row
         if self._from_cache:  # the cached row is stale: fold the whole story once
             self._from_cache = False
             self.reader = EventReader(self.path / EVENTS_FILE)
         self._dir_mtime = dir_mtime
         self._refresh_run_json()
+        self._refresh_facts()
         events = self.reader.read_new()
         self.summary.update(events)
         for event in events:
@@ -102,12 +119,24 @@ class RunTracker:
             self._run_json_mtime = mtime
             self.run_json = read_json(Path(self._run_json_path)) if mtime is not None else None
 
+    def _refresh_facts(self) -> None:
+        """config.yaml and meta.yaml, each read again only when its mtime changes."""
+        mtime = _mtime(self._config_path)
+        if mtime != self._config_mtime:
+            self._config_mtime = mtime
+            self.cfg = read_config_values(self._dir) if mtime is not None else {}
+        mtime = _mtime(self._meta_path)
+        if mtime != self._meta_mtime:
+            self._meta_mtime = mtime
+            self.meta = read_meta(self._dir) if mtime is not None else Meta()
+
     def _make_row(self, host: str) -> RunRow:
         s, rj = self.summary, self.run_json
         bad = len(self.reader.bad_lines)
         if s.starts == 0 and rj is None:
             status = DAMAGED if bad else NOT_A_RUN
-            return RunRow(self.path.name, status, bad_lines=bad)  # no start time: listed last
+            return RunRow(self.path.name, status, bad_lines=bad, tags=self.meta.tags, note=self.meta.note,
+                          meta_error=self.meta.error)  # no start time: listed last
         status = run_status(s, rj, host)
         return RunRow(
             name=self.path.name,
@@ -123,6 +152,11 @@ class RunTracker:
             running_since=s.last_time if status == "running" else None,
             bad_lines=bad,
             error=_error_text(s.error),
+            metrics=dict(s.metrics),
+            cfg=self.cfg,
+            tags=self.meta.tags,
+            note=self.meta.note,
+            meta_error=self.meta.error,
         )
 
 
@@ -145,6 +179,12 @@ class RunsScanner:
         self._cache_path = row_cache.cache_file(cache_dir, self.save_dir) if cache_dir else None
         self._cached = row_cache.load(self._cache_path) if self._cache_path else {}
         self._cache_dirty = False
+        self._due: set[str] = set()
+
+    def refresh_soon(self, name: str) -> None:
+        """Read `name` on the next poll even when it is not a settled run's turn (after an edit);
+        safe from the UI thread (a set's add and discard are atomic)."""
+        self._due.add(name)
 
     def poll(self) -> tuple[list[RunRow], list[str]]:
         """(rows that are new or changed since the last poll, names of directories that vanished)."""
@@ -172,10 +212,12 @@ class RunsScanner:
             tracker, before = self.trackers.get(name), None
             if tracker is None:
                 tracker = self.trackers[name] = self._new_tracker(name, path)
-            elif tracker.row is not None and tracker.row.status in SETTLED and i % period != turn:
+            elif (tracker.row is not None and tracker.row.status in SETTLED and i % period != turn
+                  and name not in self._due):
                 continue
             else:
                 before = tracker.row
+                self._due.discard(name)
             row = tracker.row if tracker._from_cache and before is None else tracker.refresh(self.host)
             if row != before:
                 changed.append(row)
@@ -229,7 +271,8 @@ class RunsScanner:
 def _row_from_dict(fields: dict[str, Any]) -> RunRow | None:
     try:
         metric = fields.get("metric")
-        return RunRow(**{**fields, "metric": tuple(metric) if metric else None})
+        return RunRow(**{**fields, "metric": tuple(metric) if metric else None,
+                         "tags": tuple(fields.get("tags") or ())})
     except TypeError:
         return None
 
@@ -366,10 +409,21 @@ def clip(text: str, width: int, middle: bool = False) -> str:
     return text[: width - 1] + "…"
 
 
+def name_text(row: RunRow) -> str:
+    """The name, then its tags (`#baseline`), `✎` for a note and `!meta` for an unreadable meta.yaml;
+    the marks take at most half the cell, so the name keeps its end (a timestamp)."""
+    marks = " ".join(f"#{tag}" for tag in row.tags)
+    marks += " ✎" * bool(row.note) + " !meta" * bool(row.meta_error)
+    if not marks:
+        return clip(row.name, NAME_WIDTH, middle=True)
+    marks = clip(marks.strip(), NAME_WIDTH // 2)
+    return f"{clip(row.name, NAME_WIDTH - len(marks) - 1, middle=True)} {marks}"
+
+
 def row_cells(row: RunRow, now: float) -> tuple[str, ...]:
     """The table's columns, in order (see `COLUMNS`)."""
     return (
-        clip(row.name, NAME_WIDTH, middle=True), status_text(row), clip(row.config, CONFIG_WIDTH),
+        name_text(row), status_text(row), clip(row.config, CONFIG_WIDTH),
         epoch_text(row), eta_text(row, now), clip(metric_text(row), METRIC_WIDTH),
         clip(row.gpus, GPUS_WIDTH), started_text(row), elapsed_text(row, now),
     )

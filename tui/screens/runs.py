@@ -1,4 +1,4 @@
-"""The home screen: the runs table, and the keys that launch, stop, kill and resume runs."""
+"""The home screen: the runs table, and the keys that launch, stop, kill, resume, filter and sort runs."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from tui.runs import ACTIVE, RESUMABLE, RunsScanner
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.launch import LaunchResult, LaunchScreen
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
+from tui.screens.sort import SortScreen
+from tui.widgets.filter_bar import FilterBar
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -32,6 +34,9 @@ class RunsScreen(Screen[None]):
         Binding("K", "kill", "Kill"),
         Binding("r", "resume", "Resume"),
         Binding("g", "app.gpus", "GPUs"),
+        Binding("slash", "filter", "Filter", key_display="/", show=False),
+        Binding("o", "sort", "Sort", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("f5", "refresh", "Refresh", show=False),
     ]
 
@@ -45,6 +50,7 @@ class RunsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"torchx · {self.settings.save_dir}", id="summary", markup=False)
         yield RunsTable(self.settings.clock, id="runs")
+        yield FilterBar(id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -94,6 +100,41 @@ class RunsScreen(Screen[None]):
         parts = [f"{n} {status}" for status, n in sorted(counts.items())]
         text = f"torchx · {self.settings.save_dir} · {message.total} dirs"
         self.query_one("#summary", Static).update(text + (" · " + ", ".join(parts) if parts else ""))
+        self._show_counts()
+
+    # ---- filter and sort ----
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    def action_clear_filter(self) -> None:
+        self.query_one(FilterBar).clear()
+        self.table.focus()
+
+    @on(FilterBar.Applied)
+    def filter_applied(self, message: FilterBar.Applied) -> None:
+        if message.query.text != self.table.run_filter.text:
+            self.table.set_view(message.query, self.table.order)
+        self._show_counts()
+        if message.done:
+            self.table.focus()
+
+    def action_sort(self) -> None:
+        self.app.push_screen(SortScreen(self.table.order), self._sort_by)
+
+    @on(RunsTable.HeaderSelected, "#runs")
+    def header_selected(self, event: RunsTable.HeaderSelected) -> None:
+        self._sort_by(str(event.column_key.value))
+
+    def _sort_by(self, column: str | None) -> None:
+        if column is not None:
+            self.table.set_view(self.table.run_filter, self.table.order.then(column))
+            self._show_counts()
+
+    def _show_counts(self) -> None:
+        table, bar = self.table, self.query_one(FilterBar)
+        if table.run_filter and "error" not in bar.query_one("#filter-status").classes:
+            bar.show_status(f"{len(table.shown)} of {len(table.runs)} runs · sorted by {table.order.label()}")
 
     # ---- launch ----
 
