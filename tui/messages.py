@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # annotations only: the run view's modules load when a run is
     from tui.procs import ProcRow
     from tui.run_watch import RunSnapshot
     from tui.runs import RunRow
+    from tui.tidy import RunSize
 
 
 @dataclass
@@ -23,6 +24,15 @@ class RunsChanged(Message):
     changed: list[RunRow]
     removed: list[str]
     total: int
+
+
+@dataclass
+class RunSized(Message):
+    """A run's size on disk and the trash's (entries, bytes), for the tidy dialog."""
+
+    name: str
+    size: RunSize
+    trash: tuple[int, int]
 
 
 @dataclass

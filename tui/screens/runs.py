@@ -1,4 +1,5 @@
-"""The home screen: the runs table, and the keys that launch, stop, kill, resume, filter and sort runs."""
+"""The home screen: the runs table, and the keys that launch, stop, kill, resume, filter, sort, annotate
+and delete runs."""
 
 from __future__ import annotations
 
@@ -12,13 +13,22 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from tui import launcher
+from tui import launcher, tidy
 from tui.messages import ActionFinished, RunsChanged, StopOverdue
-from tui.runs import ACTIVE, RESUMABLE, RunsScanner
+from tui.run_facts import Meta
+from tui.runs import ACTIVE, NOT_A_RUN, RESUMABLE, RunRow, RunsScanner
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.history_actions import (
+    empty_trash_and_report,
+    save_meta_and_report,
+    trash_and_report,
+    undo_and_report,
+)
 from tui.screens.launch import LaunchResult, LaunchScreen
+from tui.screens.notes import NotesScreen
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
 from tui.screens.sort import SortScreen
+from tui.screens.tidy import TidyRequest, TidyScreen
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.runs_table import RunsTable
 
@@ -37,6 +47,9 @@ class RunsScreen(Screen[None]):
         Binding("slash", "filter", "Filter", key_display="/", show=False),
         Binding("o", "sort", "Sort", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("e", "edit_meta", "Note/tags", show=False),
+        Binding("D", "tidy", "Tidy/delete", show=False),
+        Binding("u", "undo_delete", "Undo delete", show=False),
         Binding("f5", "refresh", "Refresh", show=False),
     ]
 
@@ -219,3 +232,67 @@ class RunsScreen(Screen[None]):
         root = (message.pid, message.pgid)
         self.app.push_screen(ConfirmScreen(question),
                              lambda yes: yes and self.kill_run(message.name, root))
+
+    # ---- notes and tags, tidy and undo ----
+
+    def _row(self) -> RunRow | None:
+        name = self.table.selected_name
+        row = self.table.runs.get(name) if name else None
+        if row is None:
+            self.notify("no run selected", severity="warning")
+        return row
+
+    def action_edit_meta(self) -> None:
+        row = self._row()
+        if row is None:
+            return
+        if row.status == NOT_A_RUN:
+            self.notify(f"'{row.name}' is not a run", severity="warning")
+        elif row.meta_error:
+            self.notify(f"cannot edit the note of '{row.name}': {row.meta_error} (fix or delete the file)",
+                        severity="error")
+        else:
+            self.app.push_screen(NotesScreen(row.name, Meta(row.note, row.tags)),
+                                 lambda meta: meta is not None and self.save_meta(row.name, meta))
+
+    @work(thread=True, group="actions")
+    def save_meta(self, name: str, meta: Meta) -> None:
+        if save_meta_and_report(self.post_message, self.settings.save_dir / name, meta):
+            self.scanner.refresh_soon(name)
+
+    def action_tidy(self) -> None:
+        row = self._row()
+        if row is not None:
+            self.app.push_screen(TidyScreen(row, self.settings.save_dir),
+                                 lambda request: self._tidy(row.name, request))
+
+    def _tidy(self, name: str, request: TidyRequest | None) -> None:
+        if request is None:
+            return
+        if request.kind != "empty":
+            self.tidy_run(name, request.kind)
+            return
+        count, size = tidy.trash_size(self.settings.save_dir)
+        question = (f"Empty the trash: {count} deleted run(s) or checkpoint set(s), {tidy.size_text(size)}? "
+                    "This cannot be undone.")
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.empty_trash())
+
+    @work(thread=True, group="actions")
+    def tidy_run(self, name: str, kind: str) -> None:
+        """The process check is done again here, whatever the table last showed."""
+        if trash_and_report(self.post_message, self.settings.save_dir, name, kind, self._root(name)):
+            self.scanner.refresh_soon(name)
+
+    @work(thread=True, group="actions")
+    def empty_trash(self) -> None:
+        empty_trash_and_report(self.post_message, self.settings.save_dir)
+
+    def action_undo_delete(self) -> None:
+        self.undo_delete()
+
+    @work(thread=True, group="actions")
+    def undo_delete(self) -> None:
+        name = undo_and_report(self.post_message, self.settings.save_dir)
+        if name is not None:
+            self._pending_select = name
+            self.scanner.refresh_soon(name)
