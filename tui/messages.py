@@ -9,6 +9,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:  # annotations only: the run view's modules load when a run is first opened
     from tui.configs import Verdict
+    from tui.fork import ForkPrefill
     from tui.gpu_history import GpuHistory
     from tui.gpus import Sample
     from tui.procs import ProcRow
@@ -33,6 +34,13 @@ class RunSized(Message):
     name: str
     size: RunSize
     trash: tuple[int, int]
+
+
+@dataclass
+class ForkPrefilled(Message):
+    """What the launch dialog starts from to fork a past run."""
+
+    prefill: ForkPrefill
 
 
 @dataclass

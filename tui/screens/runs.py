@@ -14,7 +14,8 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from tui import launcher, tidy
-from tui.messages import ActionFinished, RunsChanged, StopOverdue
+from tui.fork import fork_prefill
+from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
 from tui.run_facts import Meta
 from tui.runs import ACTIVE, NOT_A_RUN, RESUMABLE, RunRow, RunsScanner
 from tui.screens.confirm import ConfirmScreen
@@ -50,6 +51,7 @@ class RunsScreen(Screen[None]):
         Binding("e", "edit_meta", "Note/tags", show=False),
         Binding("D", "tidy", "Tidy/delete", show=False),
         Binding("u", "undo_delete", "Undo delete", show=False),
+        Binding("f", "fork", "Fork", show=False),
         Binding("f5", "refresh", "Refresh", show=False),
     ]
 
@@ -153,6 +155,22 @@ class RunsScreen(Screen[None]):
 
     def action_launch(self) -> None:
         self.app.push_screen(LaunchScreen(self.settings), self._launched)
+
+    def action_fork(self) -> None:
+        row = self._row()
+        if row is not None and row.status == NOT_A_RUN:
+            self.notify(f"'{row.name}' is not a run", severity="warning")
+        elif row is not None:
+            self.prepare_fork(row.name)
+
+    @work(thread=True, exclusive=True, group="fork")
+    def prepare_fork(self, name: str) -> None:
+        self.post_message(ForkPrefilled(fork_prefill(self.settings.save_dir / name, self.settings.clock())))
+
+    @on(ForkPrefilled)
+    def open_fork(self, message: ForkPrefilled) -> None:
+        self.notify(message.prefill.note)
+        self.app.push_screen(LaunchScreen(self.settings, message.prefill), self._launched)
 
     def _launched(self, result: LaunchResult | None) -> None:
         if result is None:
