@@ -172,3 +172,25 @@ def test_empty_trash_and_restore_refusals(tmp_path: Path) -> None:
         tidy.restore(tmp_path, entry)
     count, size = tidy.empty_trash(tmp_path)
     assert count == 1 and size > 0 and not (tmp_path / ".trash").exists()
+
+
+async def test_empty_the_trash_after_a_confirmation(tmp_path: Path) -> None:
+    from tui.screens.confirm import ConfirmScreen
+
+    app = make_app(tmp_path)
+    save = app.settings.save_dir
+    make_run(save, "keep", "finished")
+    make_run(save, "gone", "failed")
+    tidy.trash_run(save, "gone")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_tidy(pilot, app, "keep")
+        assert "trash: 1 entry" in screen_text(app)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the confirmation")
+        assert "cannot be undone" in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: any("emptied the trash: 1 entry," in n for n in notes(app)), 10,
+                         "the trash emptied")
+        assert not (save / ".trash").exists() and (save / "keep").is_dir()
+        await pilot.press("u")
+        await wait_until(pilot, lambda: "nothing to undo: the trash is empty" in notes(app), 5, "the refusal")

@@ -47,7 +47,8 @@ def empty_trash_and_report(post: Post, save_dir: Path) -> None:
     except tidy.TidyError as exc:
         post(ActionFinished(str(exc), error=True))
         return
-    post(ActionFinished(f"emptied the trash: {count} entries, {tidy.size_text(size)} freed"))
+    entries = f"{count} entr{'y' if count == 1 else 'ies'}"
+    post(ActionFinished(f"emptied the trash: {entries}, {tidy.size_text(size)} freed"))
 
 
 def undo_and_report(post: Post, save_dir: Path) -> str | None:
