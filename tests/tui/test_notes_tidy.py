@@ -183,6 +183,7 @@ async def test_empty_the_trash_after_a_confirmation(tmp_path: Path) -> None:
     make_run(save, "gone", "failed")
     tidy.trash_run(save, "gone")
     async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: row(app, "keep") is not None, 10, "the run")
         await open_tidy(pilot, app, "keep")
         assert "trash: 1 entry" in screen_text(app)
         await pilot.press("t")

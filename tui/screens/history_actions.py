@@ -51,16 +51,20 @@ def empty_trash_and_report(post: Post, save_dir: Path) -> None:
     post(ActionFinished(f"emptied the trash: {entries}, {tidy.size_text(size)} freed"))
 
 
-def undo_and_report(post: Post, save_dir: Path) -> str | None:
-    """Restore the newest trash entry; the name of the run it belongs to, or None."""
+def newest_entry(post: Post, save_dir: Path) -> tidy.TrashEntry | None:
+    """What `u` restores: the newest trash entry (reported when there is none)."""
     entries = tidy.trash_entries(save_dir)
     if not entries:
         post(ActionFinished("nothing to undo: the trash is empty", error=True))
         return None
+    return entries[0]
+
+
+def restore_and_report(post: Post, save_dir: Path, entry: tidy.TrashEntry) -> bool:
     try:
-        text = tidy.restore(save_dir, entries[0])
+        text = tidy.restore(save_dir, entry)
     except tidy.TidyError as exc:
         post(ActionFinished(str(exc), error=True))
-        return None
+        return False
     post(ActionFinished(text))
-    return entries[0].run
+    return True

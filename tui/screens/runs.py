@@ -21,9 +21,10 @@ from tui.runs import ACTIVE, NOT_A_RUN, RESUMABLE, RunRow, RunsScanner
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.history_actions import (
     empty_trash_and_report,
+    newest_entry,
+    restore_and_report,
     save_meta_and_report,
     trash_and_report,
-    undo_and_report,
 )
 from tui.screens.launch import LaunchResult, LaunchScreen
 from tui.screens.notes import NotesScreen
@@ -310,7 +311,11 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, group="actions")
     def undo_delete(self) -> None:
-        name = undo_and_report(self.post_message, self.settings.save_dir)
-        if name is not None:
-            self._pending_select = name
-            self.scanner.refresh_soon(name)
+        entry = newest_entry(self.post_message, self.settings.save_dir)
+        if entry is None:
+            return
+        self._pending_select = entry.run  # before the scan can see it back
+        if restore_and_report(self.post_message, self.settings.save_dir, entry):
+            self.scanner.refresh_soon(entry.run)
+        else:
+            self._pending_select = None
