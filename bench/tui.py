@@ -14,8 +14,11 @@ and a half on a 2-core machine). It prints one line per figure and, last, one JS
   app in this process; the first open, so the diff screen's lazy import is included.
 - `idle_cpu_percent`: the TUI process's CPU time over `--idle-s` seconds of wall time, in percent of one
   core, while `--runs` real `torchx.train_pl` runs of the shipped digits config train in its save dir.
+- `filter_10000_ms`: the median time per keystroke of the filter (`/`) over 10,000 runs with a
+  `config.yaml` each, editing a learning-rate filter (`cfg.<key><1`, `<1e`, `<1e-`, `<1e-3`, ...; 2,500
+  to 10,000 matches): parse, match, rebuild the table, repaint; the debounce excluded.
 
-Targets: start < 0.5 s, 10,000 runs < 2 s, idle CPU < 5 % of a core.
+Targets: start < 0.5 s, 10,000 runs < 2 s, idle CPU < 5 % of a core, filter < 200 ms per keystroke.
 """
 
 from __future__ import annotations
@@ -182,6 +185,58 @@ def idle_cpu(root: Path, runs: int, idle_s: float) -> float:
     return 100.0 * used / (t1 - t0)
 
 
+FILTER_CHILD = """
+import asyncio, statistics, sys, time
+from pathlib import Path
+from tui.app import TorchxApp
+from tui.settings import Settings
+from tui.widgets.filter_bar import FilterBar
+from tui.widgets.runs_table import RunsTable
+
+save_dir, count, lines = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3].splitlines()
+
+async def typing():
+    app = TorchxApp(Settings(save_dir=save_dir, cache_dir=save_dir.parent / "filter-cache", live=False))
+    times = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        table, bar = app.screen.query_one(RunsTable), app.screen.query_one(FilterBar)
+        while table.row_count < count:
+            await pilot.pause(0.1)
+        for line in lines:
+            start = time.perf_counter()
+            with bar.input.prevent(bar.input.Changed):
+                bar.input.value = line
+            bar.apply_now()
+            await pilot.pause()  # the table rebuilt and repainted
+            assert table.run_filter.text == line, line
+            times.append(1000 * (time.perf_counter() - start))
+    return times
+
+print(statistics.median(asyncio.run(typing())))
+"""
+
+
+def filter_keystroke_ms(root: Path, count: int = 10000) -> float:
+    """Median ms per keystroke of the filter (its debounce excluded), typed into a headless app."""
+    from rundirs import make_many
+
+    from torchx.config import dump_config, load_config
+
+    save_dir = root / "save-filter"
+    make_many(save_dir, count)
+    config = load_config(REPO / "configs" / "digits-classification.yaml")
+    for i, run in enumerate(sorted(save_dir.iterdir())):
+        config["train_wrapper"]["args"]["optim_spec"]["args"]["lr"] = 10.0 ** -(2 + i % 4)
+        (run / "config.yaml").write_text(dump_config(config))
+    key = "cfg.train_wrapper.args.optim_spec.args.lr"
+    edits = ("<1", "<1e", "<1e-", "<1e-3", "<1e-", "<1e-2", "<1e-", "<1e-4", ">1e-4", ">=1e-4", "=1e-4",
+             "!=1e-4")
+    lines = "\n".join(key + edit for edit in edits)
+    out = subprocess.run([sys.executable, "-c", FILTER_CHILD, str(save_dir), str(count), lines], cwd=REPO,
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, check=True, timeout=600)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def wait_started(save_dir: Path, runs: int, timeout: float = 180.0) -> None:
     """Until every run has written its first epoch (imports on a busy machine take a while)."""
     deadline = time.monotonic() + timeout
@@ -217,6 +272,9 @@ def main() -> None:
                   "before the row cache exists)", flush=True)
         figures["diff_open_s"] = round(diff_open_time(root), 3)
         print(f"diff of two runs opened: {figures['diff_open_s']:.3f} s", flush=True)
+        figures["filter_10000_ms"] = round(filter_keystroke_ms(root), 1)
+        print(f"filter 10,000 runs by a config key: {figures['filter_10000_ms']:.1f} ms per keystroke "
+              "(median)", flush=True)
         figures["idle_cpu_percent"] = round(idle_cpu(root, args.runs, args.idle_s), 2)
         print(f"TUI CPU while {args.runs} runs train: {figures['idle_cpu_percent']:.2f} % of a core",
               flush=True)

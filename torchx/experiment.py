@@ -31,8 +31,9 @@ LAST_CKPT = "last.ckpt"
 SRC_DIR = "src"
 TB_DIR = "tb"
 SLURM_SCRIPT = "slurm.sbatch"
+META_FILE = "meta.yaml"  # the user's note and tags, written by the TUI (never by the trainer)
 # Files a launcher may put in a reserved directory before the trainer starts (and Slurm's output files).
-LAUNCHER_FILES = frozenset({RUN_JSON, STDOUT_FILE, SLURM_SCRIPT})
+LAUNCHER_FILES = frozenset({RUN_JSON, STDOUT_FILE, SLURM_SCRIPT, META_FILE})
 LAUNCHER_PATTERNS = ("slurm-*.out", ".run.json.*")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")

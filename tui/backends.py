@@ -78,3 +78,11 @@ def kill_note(run_dir: Path) -> str:
     """What a kill does to this run, for the confirmation question."""
     job = slurm.job_of(read_json(run_dir / RUN_JSON))
     return (job or LocalRun).kill_note
+
+
+def busy(handle: RunHandle | None) -> str | None:
+    """What still runs for a run, for a refusal to delete it: its live processes or its queued or
+    running Slurm job; None when nothing does."""
+    if isinstance(handle, slurm.SlurmJob):
+        return f"Slurm job {handle.job_id}" if slurm.active(slurm.job_state(handle.job_id)) else None
+    return f"pid {handle.pid}" if isinstance(handle, LocalRun) else None

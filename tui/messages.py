@@ -12,11 +12,13 @@ if TYPE_CHECKING:  # annotations only: the run view's modules load when a run is
     from tui.compare import RunMetrics
     from tui.configs import Verdict
     from tui.diff import RunsDiff
+    from tui.fork import ForkPrefill
     from tui.gpu_history import GpuHistory
     from tui.gpus import Sample
     from tui.procs import ProcRow
     from tui.run_watch import RunSnapshot
     from tui.runs import RunRow
+    from tui.tidy import RunSize
 
 
 @dataclass
@@ -26,6 +28,22 @@ class RunsChanged(Message):
     changed: list[RunRow]
     removed: list[str]
     total: int
+
+
+@dataclass
+class RunSized(Message):
+    """A run's size on disk and the trash's (entries, bytes), for the tidy dialog."""
+
+    name: str
+    size: RunSize
+    trash: tuple[int, int]
+
+
+@dataclass
+class ForkPrefilled(Message):
+    """What the launch dialog starts from to fork a past run."""
+
+    prefill: ForkPrefill
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Rows of settled runs kept between TUI sessions, so a save dir with thousands of runs fills at once.
 
-A row is reused only while its directory, `events.jsonl` and `run.json` have the same size and mtimes
-as when it was cached; anything else is read from the files as usual. The cache lives in the user's
-cache dir (one file per save dir) and is written atomically. Torch- and Textual-free.
+A row is reused only while its directory, `events.jsonl`, `run.json`, `config.yaml` and `meta.yaml`
+have the same size and mtimes as when it was cached; anything else is read from the files as usual.
+The cache lives in the user's cache dir (one file per save dir) and is written atomically.
+Torch- and Textual-free.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE
-from torchx.experiment import RUN_JSON
+from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON
 
-VERSION = 1
-Key = tuple[int, int, int, int]
+VERSION = 2
+Key = tuple[int, int, int, int, int, int]
 
 
 def default_cache_dir() -> Path:
@@ -33,15 +34,22 @@ def cache_file(cache_dir: Path, save_dir: Path) -> Path:
 
 
 def file_key(run_dir: str) -> Key | None:
-    """(dir mtime, events size, events mtime, run.json mtime), in nanoseconds; None if unreadable."""
+    """(dir mtime, events size, events mtime, run.json, config.yaml and meta.yaml mtimes), in
+    nanoseconds, 0 for a missing file; None if unreadable."""
     try:
         d = os.stat(run_dir)
         e = os.stat(os.path.join(run_dir, EVENTS_FILE))
-        r = os.stat(os.path.join(run_dir, RUN_JSON)).st_mtime_ns if os.path.exists(
-            os.path.join(run_dir, RUN_JSON)) else 0
     except OSError:
         return None
-    return (d.st_mtime_ns, e.st_size, e.st_mtime_ns, r)
+    r, c, m = (_mtime(os.path.join(run_dir, name)) for name in (RUN_JSON, CONFIG_FILE, META_FILE))
+    return (d.st_mtime_ns, e.st_size, e.st_mtime_ns, r, c, m)
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
 
 
 def load(path: Path) -> dict[str, tuple[Key, dict[str, Any]]]:

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE, EventReader
-from torchx.experiment import RUN_JSON, list_run_dirs, read_json
+from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON, list_run_dirs, read_json
 from torchx.summary import RunSummary
 from tui import backends, row_cache
+from tui.run_facts import Meta, Scalar, read_config_values, read_meta
 from tui.slurm import JobStates
 
 NOT_A_RUN = "not a run"
@@ -47,6 +48,13 @@ class RunRow:
     running_since: float | None = None
     bad_lines: int = 0
     error: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """Latest value of every metric, for the filter (`val/acc>0.9`)."""
+    cfg: dict[str, Scalar] = field(default_factory=dict)
+    """The resolved config, flattened to key paths (`run_facts.flatten`), for the filter."""
+    tags: tuple[str, ...] = ()
+    note: str = ""
+    meta_error: str = ""
 
     @property
     def sort_key(self) -> tuple[float, str]:
@@ -66,12 +74,18 @@ class RunTracker:
     row: RunRow | None = None
     monitor: str | None = None
     """The checkpoint's monitored metric: the validation metric the table shows."""
+    cfg: dict[str, Scalar] = field(default_factory=dict)
+    meta: Meta = field(default_factory=Meta)
+    _config_mtime: int | None = None
+    _meta_mtime: int | None = None
     _from_cache: bool = False
 
     def __post_init__(self) -> None:
         self._dir = str(self.path)  # plain strings: pathlib costs more than the stat on a 10,000-run scan
         self._events_path = os.path.join(self._dir, EVENTS_FILE)
         self._run_json_path = os.path.join(self._dir, RUN_JSON)
+        self._config_path = os.path.join(self._dir, CONFIG_FILE)
+        self._meta_path = os.path.join(self._dir, META_FILE)
         self.reader = EventReader(self._events_path, last_step_only=True)
 
     def adopt(self, row: RunRow | None, key: row_cache.Key) -> None:
@@ -79,19 +93,22 @@ class RunTracker:
         if row is not None and row.status in SETTLED:
             self.row, self._from_cache = row, True
             self._dir_mtime, self.reader.offset = key[0], key[1]
+            self._config_mtime, self._meta_mtime = key[4] or None, key[5] or None
+            self.cfg, self.meta = row.cfg, Meta(row.note, row.tags, row.meta_error)
 
     def refresh(self, host: str, jobs: JobStates | None = None) -> RunRow:
-        """Read what is new; a settled run whose directory is unchanged costs two `stat` calls.
+        """Read what is new; a settled run whose directory is unchanged costs three `stat` calls.
         `jobs` answers for Slurm runs (one `squeue` per scan)."""
         dir_mtime = _mtime(self._dir)
         if self.row is not None and self.row.status in SETTLED and dir_mtime == self._dir_mtime:
-            if _size(self.reader.path) == self.reader.offset:
+            if _size(self.reader.path) == self.reader.offset and _mtime(self._meta_path) == self._meta_mtime:
                 return self.row
         if self._from_cache:  # the cached row is stale: fold the whole story once
             self._from_cache = False
             self.reader = EventReader(self._events_path, last_step_only=True)
         self._dir_mtime = dir_mtime
         self._refresh_run_json()
+        self._refresh_facts()
         while True:  # in pieces: a long log's first read stays within a few times READ_BYTES of memory
             offset = self.reader.offset
             events = self.reader.read_new(max_bytes=READ_BYTES)
@@ -110,12 +127,24 @@ class RunTracker:
             self._run_json_mtime = mtime
             self.run_json = read_json(self._run_json_path) if mtime is not None else None
 
+    def _refresh_facts(self) -> None:
+        """config.yaml and meta.yaml, each read again only when its mtime changes."""
+        mtime = _mtime(self._config_path)
+        if mtime != self._config_mtime:
+            self._config_mtime = mtime
+            self.cfg = read_config_values(self._dir) if mtime is not None else {}
+        mtime = _mtime(self._meta_path)
+        if mtime != self._meta_mtime:
+            self._meta_mtime = mtime
+            self.meta = read_meta(self._dir) if mtime is not None else Meta()
+
     def _make_row(self, host: str, jobs: JobStates) -> RunRow:
         s, rj = self.summary, self.run_json
         bad = len(self.reader.bad_lines)
         if s.starts == 0 and rj is None:
             status = DAMAGED if bad else NOT_A_RUN
-            return RunRow(self.path.name, status, bad_lines=bad)  # no start time: listed last
+            return RunRow(self.path.name, status, bad_lines=bad, tags=self.meta.tags, note=self.meta.note,
+                          meta_error=self.meta.error)  # no start time: listed last
         status = backends.status(s, rj, host, jobs)
         return RunRow(
             name=self.path.name,
@@ -131,6 +160,11 @@ class RunTracker:
             running_since=s.last_time if status == "running" else None,
             bad_lines=bad,
             error=_error_text(s.error),
+            metrics=dict(s.metrics),
+            cfg=self.cfg,
+            tags=self.meta.tags,
+            note=self.meta.note,
+            meta_error=self.meta.error,
         )
 
 
@@ -153,6 +187,12 @@ class RunsScanner:
         self._cache_path = row_cache.cache_file(cache_dir, self.save_dir) if cache_dir else None
         self._cached = row_cache.load(self._cache_path) if self._cache_path else {}
         self._cache_dirty = False
+        self._due: set[str] = set()
+
+    def refresh_soon(self, name: str) -> None:
+        """Read `name` on the next poll even when it is not a settled run's turn (after an edit);
+        safe from the UI thread (a set's add and discard are atomic)."""
+        self._due.add(name)
 
     def poll(self) -> tuple[list[RunRow], list[str]]:
         """(rows that are new or changed since the last poll, names of directories that vanished)."""
@@ -181,10 +221,12 @@ class RunsScanner:
             tracker, before = self.trackers.get(name), None
             if tracker is None:
                 tracker = self.trackers[name] = self._new_tracker(name, path)
-            elif tracker.row is not None and tracker.row.status in SETTLED and i % period != turn:
+            elif (tracker.row is not None and tracker.row.status in SETTLED and i % period != turn
+                  and name not in self._due):
                 continue
             else:
                 before = tracker.row
+                self._due.discard(name)
             row = tracker.row if tracker._from_cache and before is None else tracker.refresh(self.host, jobs)
             if row != before:
                 changed.append(row)
@@ -238,7 +280,8 @@ class RunsScanner:
 def _row_from_dict(fields: dict[str, Any]) -> RunRow | None:
     try:
         metric = fields.get("metric")
-        return RunRow(**{**fields, "metric": tuple(metric) if metric else None})
+        return RunRow(**{**fields, "metric": tuple(metric) if metric else None,
+                         "tags": tuple(fields.get("tags") or ())})
     except TypeError:
         return None
 
@@ -304,6 +347,11 @@ def _error_text(error: Any) -> str:
 
 
 # ---- formatting: plain strings, so the widget only adds colour ----
+
+NAME_WIDTH, CONFIG_WIDTH, METRIC_WIDTH, GPUS_WIDTH = 26, 14, 13, 7
+COLUMNS = ("name", "status", "config", "epoch", "ETA", "val", "GPUs", "started", "time")
+# Fixed widths: every cell is clipped to these, so the table never measures 10,000 rows.
+COLUMN_WIDTHS = (NAME_WIDTH, 11, CONFIG_WIDTH, 13, 7, METRIC_WIDTH, GPUS_WIDTH, 11, 8)
 
 STATUS_SYMBOLS = {
     "starting": "◌", "running": "▶", "finished": "✔", "failed": "✘", "stopped": "■",
@@ -375,16 +423,23 @@ def clip(text: str, width: int, middle: bool = False) -> str:
     return text[: width - 1] + "…"
 
 
+def name_text(row: RunRow, width: int = NAME_WIDTH) -> str:
+    """The name, then its tags (`#baseline`), `✎` for a note and `!meta` for an unreadable meta.yaml;
+    the marks take at most half the cell, so the name keeps its end (a timestamp)."""
+    marks = " ".join(f"#{tag}" for tag in row.tags)
+    marks += " ✎" * bool(row.note) + " !meta" * bool(row.meta_error)
+    if not marks:
+        return clip(row.name, width, middle=True)
+    marks = clip(marks.strip(), width // 2)
+    return f"{clip(row.name, width - len(marks) - 1, middle=True)} {marks}"
+
+
 def row_cells(row: RunRow, now: float) -> tuple[str, ...]:
     """The table's columns, in order (see `COLUMNS`)."""
     return (
-        clip(row.name, NAME_WIDTH, middle=True), status_text(row), clip(row.config, CONFIG_WIDTH),
+        name_text(row), status_text(row), clip(row.config, CONFIG_WIDTH),
         epoch_text(row), eta_text(row, now), clip(metric_text(row), METRIC_WIDTH),
         clip(row.gpus, GPUS_WIDTH), started_text(row), elapsed_text(row, now),
     )
 
 
-NAME_WIDTH, CONFIG_WIDTH, METRIC_WIDTH, GPUS_WIDTH = 26, 14, 13, 7
-COLUMNS = ("name", "status", "config", "epoch", "ETA", "val", "GPUs", "started", "time")
-# Fixed widths: every cell is clipped to these, so the table never measures 10,000 rows.
-COLUMN_WIDTHS = (NAME_WIDTH, 11, CONFIG_WIDTH, 13, 7, METRIC_WIDTH, GPUS_WIDTH, 11, 8)

@@ -163,5 +163,5 @@ def test_settled_runs_are_polled_in_turns(tmp_path: Path, monkeypatch: pytest.Mo
     stats: list[str] = []
     monkeypatch.setattr("tui.runs._mtime", lambda path: stats.append(os.path.basename(path)) or None)
     scanner.poll()
-    dirs = [name for name in stats if name != "run.json"]
+    dirs = [name for name in stats if name not in ("run.json", "config.yaml", "meta.yaml")]
     assert dirs.count("live") == 1 and len(dirs) == 6  # the live run always, half the settled ones

@@ -25,6 +25,7 @@ from tui.widgets.gpu_picker import GpuPicker
 from tui.widgets.slurm_fields import SlurmFields
 
 if TYPE_CHECKING:
+    from tui.fork import ForkPrefill
     from tui.settings import Settings
 
 VALIDATE_DELAY_S = 0.4
@@ -45,10 +46,14 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         Binding("ctrl+n", "new_name", "New name", priority=True),
     ]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, prefill: ForkPrefill | None = None) -> None:
+        """`prefill`: start from a past run's config, overrides and a fresh name (fork)."""
         super().__init__()
         self.settings = settings
         self.config_paths = configs.list_configs(settings.configs_dir)
+        self.prefill = prefill
+        if prefill is not None and prefill.config.resolve() not in {p.resolve() for p in self.config_paths}:
+            self.config_paths.insert(0, prefill.config)  # a run's own config.yaml
         self._verdicts: dict[tuple[str, str], Verdict] = {}
         self._check_lock = threading.Lock()
         self._name_edited = False
@@ -61,7 +66,8 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         with Vertical(id="dialog") as dialog:
             dialog.border_title = "Launch a run"
             with Horizontal(id="top"):
-                yield OptionList(*[p.name for p in self.config_paths], id="configs")
+                yield OptionList(*[p.name if p.parent == self.settings.configs_dir else str(p)
+                                   for p in self.config_paths], id="configs")
                 with VerticalScroll(id="preview"):
                     yield Static("", id="yaml", markup=False)
             if self.settings.slurm is not None:  # offered only where `sbatch` is on the PATH
@@ -86,6 +92,12 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         option_list = self.query_one("#configs", OptionList)
         if not self.config_paths:
             self._show_config(Verdict(False, f"no configs (*.yaml) in {self.settings.configs_dir}"))
+        elif self.prefill is not None:
+            resolved = [p.resolve() for p in self.config_paths]
+            option_list.highlighted = resolved.index(self.prefill.config.resolve())
+            self.query_one("#overrides", Input).value = self.prefill.overrides
+            self._name_edited = True
+            self.query_one("#name", Input).value = self.prefill.name
         else:
             option_list.highlighted = 0
         want_gpus = getattr(self.app, "want_gpus", None)  # the app's one NVML sampler

@@ -1,5 +1,5 @@
-"""The home screen: the runs table, and the keys that launch, stop, kill, resume, mark, diff and
-compare runs."""
+"""The home screen: the runs table, and the keys that launch, stop, kill, resume, filter, sort, annotate,
+delete, mark, diff and compare runs."""
 
 from __future__ import annotations
 
@@ -13,12 +13,25 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from tui import backends
-from tui.messages import ActionFinished, RunsChanged, StopOverdue
-from tui.runs import ACTIVE, RESUMABLE, RunRow, RunsScanner
+from tui import backends, tidy
+from tui.fork import fork_prefill
+from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
+from tui.run_facts import Meta
+from tui.runs import ACTIVE, NOT_A_RUN, RESUMABLE, RunRow, RunsScanner
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.history_actions import (
+    empty_trash_and_report,
+    newest_entry,
+    restore_and_report,
+    save_meta_and_report,
+    trash_and_report,
+)
 from tui.screens.launch import LaunchResult, LaunchScreen
+from tui.screens.notes import NotesScreen
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
+from tui.screens.sort import SortScreen
+from tui.screens.tidy import TidyRequest, TidyScreen
+from tui.widgets.filter_bar import FilterBar
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -34,9 +47,15 @@ class RunsScreen(Screen[None]):
         Binding("K", "kill", "Kill"),
         Binding("r", "resume", "Resume"),
         Binding("g", "app.gpus", "GPUs"),
+        Binding("slash", "filter", "Filter", key_display="/", show=False),
+        Binding("o", "sort", "Sort", show=False),
+        Binding("escape", "clear", "Clear filter/marks", show=False),
+        Binding("e", "edit_meta", "Note/tags", show=False),
+        Binding("D", "tidy", "Tidy/delete", show=False),
+        Binding("u", "undo_delete", "Undo delete", show=False),
+        Binding("f", "fork", "Fork", show=False),
         Binding("f5", "refresh", "Refresh", show=False),
         Binding("space", "mark", "Mark", show=False),
-        Binding("escape", "clear_marks", "Clear marks", show=False),
         Binding("d", "diff", "Diff", show=False),
         Binding("c", "compare", "Compare", show=False),
     ]
@@ -51,6 +70,7 @@ class RunsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"torchx · {self.settings.save_dir}", id="summary", markup=False)
         yield RunsTable(self.settings.clock, id="runs")
+        yield FilterBar(id="filter")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -100,6 +120,45 @@ class RunsScreen(Screen[None]):
         parts = [f"{n} {status}" for status, n in sorted(counts.items())]
         text = f"torchx · {self.settings.save_dir} · {message.total} dirs"
         self.query_one("#summary", Static).update(text + (" · " + ", ".join(parts) if parts else ""))
+        self._show_counts()
+
+    # ---- filter and sort ----
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    def action_clear(self) -> None:
+        """`escape`: clears the filter if there is one, else the marks."""
+        if self.table.run_filter:
+            self.query_one(FilterBar).clear()
+            self.table.focus()
+        else:
+            self.table.clear_marks()
+
+    @on(FilterBar.Applied)
+    def filter_applied(self, message: FilterBar.Applied) -> None:
+        if message.query.text != self.table.run_filter.text:
+            self.table.set_view(message.query, self.table.order)
+        self._show_counts()
+        if message.done:
+            self.table.focus()
+
+    def action_sort(self) -> None:
+        self.app.push_screen(SortScreen(self.table.order), self._sort_by)
+
+    @on(RunsTable.HeaderSelected, "#runs")
+    def header_selected(self, event: RunsTable.HeaderSelected) -> None:
+        self._sort_by(str(event.column_key.value))
+
+    def _sort_by(self, column: str | None) -> None:
+        if column is not None:
+            self.table.set_view(self.table.run_filter, self.table.order.then(column))
+            self._show_counts()
+
+    def _show_counts(self) -> None:
+        table, bar = self.table, self.query_one(FilterBar)
+        if table.run_filter and "error" not in bar.query_one("#filter-status").classes:
+            bar.show_status(f"{len(table.shown)} of {len(table.runs)} runs · sorted by {table.order.label()}")
 
     # ---- marks, diff, compare ----
 
@@ -107,9 +166,6 @@ class RunsScreen(Screen[None]):
         name = self.table.selected_name
         if name in self.table.runs:
             self.table.toggle_mark(name)
-
-    def action_clear_marks(self) -> None:
-        self.table.clear_marks()
 
     def _chosen(self) -> list[RunRow]:
         """The marked runs, oldest first; with one marked, it and the selected run."""
@@ -139,6 +195,22 @@ class RunsScreen(Screen[None]):
 
     def action_launch(self) -> None:
         self.app.push_screen(LaunchScreen(self.settings), self._launched)
+
+    def action_fork(self) -> None:
+        row = self._row()
+        if row is not None and row.status == NOT_A_RUN:
+            self.notify(f"'{row.name}' is not a run", severity="warning")
+        elif row is not None:
+            self.prepare_fork(row.name)
+
+    @work(thread=True, exclusive=True, group="fork")
+    def prepare_fork(self, name: str) -> None:
+        self.post_message(ForkPrefilled(fork_prefill(self.settings.save_dir / name, self.settings.clock())))
+
+    @on(ForkPrefilled)
+    def open_fork(self, message: ForkPrefilled) -> None:
+        self.notify(message.prefill.note)
+        self.app.push_screen(LaunchScreen(self.settings, message.prefill), self._launched)
 
     def _launched(self, result: LaunchResult | None) -> None:
         if result is None:
@@ -217,3 +289,72 @@ class RunsScreen(Screen[None]):
         question = overdue_question(message.name, self.settings.stop_grace_s)
         self.app.push_screen(ConfirmScreen(question),
                              lambda yes: yes and self.kill_run(message.name, message.handle))
+
+    # ---- notes and tags, tidy and undo ----
+
+    def _row(self) -> RunRow | None:
+        name = self.table.selected_name
+        row = self.table.runs.get(name) if name else None
+        if row is None:
+            self.notify("no run selected", severity="warning")
+        return row
+
+    def action_edit_meta(self) -> None:
+        row = self._row()
+        if row is None:
+            return
+        if row.status == NOT_A_RUN:
+            self.notify(f"'{row.name}' is not a run", severity="warning")
+        elif row.meta_error:
+            self.notify(f"cannot edit the note of '{row.name}': {row.meta_error} (fix or delete the file)",
+                        severity="error")
+        else:
+            self.app.push_screen(NotesScreen(row.name, Meta(row.note, row.tags)),
+                                 lambda meta: meta is not None and self.save_meta(row.name, meta))
+
+    @work(thread=True, group="actions")
+    def save_meta(self, name: str, meta: Meta) -> None:
+        if save_meta_and_report(self.post_message, self.settings.save_dir / name, meta):
+            self.scanner.refresh_soon(name)
+
+    def action_tidy(self) -> None:
+        row = self._row()
+        if row is not None:
+            self.app.push_screen(TidyScreen(row, self.settings.save_dir),
+                                 lambda request: self._tidy(row.name, request))
+
+    def _tidy(self, name: str, request: TidyRequest | None) -> None:
+        if request is None:
+            return
+        if request.kind != "empty":
+            self.tidy_run(name, request.kind)
+            return
+        count, size = tidy.trash_size(self.settings.save_dir)
+        question = (f"Empty the trash: {count} deleted run(s) or checkpoint set(s), {tidy.size_text(size)}? "
+                    "This cannot be undone.")
+        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.empty_trash())
+
+    @work(thread=True, group="actions")
+    def tidy_run(self, name: str, kind: str) -> None:
+        """The process check is done again here, whatever the table last showed."""
+        busy = backends.busy(self._handle(name))
+        if trash_and_report(self.post_message, self.settings.save_dir, name, kind, busy):
+            self.scanner.refresh_soon(name)
+
+    @work(thread=True, group="actions")
+    def empty_trash(self) -> None:
+        empty_trash_and_report(self.post_message, self.settings.save_dir)
+
+    def action_undo_delete(self) -> None:
+        self.undo_delete()
+
+    @work(thread=True, group="actions")
+    def undo_delete(self) -> None:
+        entry = newest_entry(self.post_message, self.settings.save_dir)
+        if entry is None:
+            return
+        self._pending_select = entry.run  # before the scan can see it back
+        if restore_and_report(self.post_message, self.settings.save_dir, entry):
+            self.scanner.refresh_soon(entry.run)
+        else:
+            self._pending_select = None

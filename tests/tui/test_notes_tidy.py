@@ -1,0 +1,197 @@
+"""Notes and tags (`e`), tidy (`D`: delete, prune, trash) and undo (`u`), keys only at 80x24."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import screen_text, wait_until
+from helpers import make_app, row, select, table
+from rundirs import make_run, write_events
+from test_filter_sort import shown, type_filter
+
+from torchx.experiment import write_json_atomic
+from tui import tidy
+from tui.screens.notes import NotesScreen
+from tui.screens.tidy import TidyScreen
+
+CONFIG = "checkpoint: {monitor: val/acc, mode: max, save_top_k: 1}\n"
+
+
+def notes(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def with_checkpoints(run_dir: Path) -> None:
+    """last.ckpt, two monitored checkpoints (the better one is best), one unmonitored, one unknown."""
+    (run_dir / "config.yaml").write_text(CONFIG)
+    ckpt = run_dir / "ckpt"
+    ckpt.mkdir()
+    for name in ("last.ckpt", "best-epoch=1.ckpt", "best-epoch=2.ckpt", "epoch=0.ckpt", "extra.ckpt"):
+        (ckpt / name).write_bytes(b"w" * 1000)
+    now = time.time()
+    write_events(run_dir / "events.jsonl", [
+        {"time": now, "event": "ckpt", "path": f"ckpt/{path}", "epoch": 0, "step": 1, "monitor": monitor,
+         "value": value}
+        for path, monitor, value in (("best-epoch=1.ckpt", "val/acc", 0.8),
+                                     ("best-epoch=2.ckpt", "val/acc", 0.9), ("epoch=0.ckpt", None, None))])
+
+
+async def open_tidy(pilot, app, name: str) -> TidyScreen:
+    await select(pilot, app, name)
+    await pilot.press("D")
+    await wait_until(pilot, lambda: isinstance(app.screen, TidyScreen), 5, "the tidy dialog")
+    screen = app.screen
+    await wait_until(pilot, lambda: screen.run_size is not None, 10, "the sizes")
+    return screen  # type: ignore[return-value]
+
+
+async def test_note_and_tags_saved_and_found(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    save = app.settings.save_dir
+    for i, name in enumerate(("alpha", "beta")):
+        make_run(save, name, "finished", t=1_795_000_000.0 + i)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: len(shown(app)) == 2, 10, "two runs")
+        await select(pilot, app, "alpha")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, NotesScreen), 5, "the notes dialog")
+        await pilot.press(*"warmup helps", "tab", *"baseline, bad:tag", "enter")
+        await wait_until(pilot, lambda: "bad:tag" in screen_text(app), 5, "the bad tag refused")
+        await pilot.press("ctrl+u", *"baseline sweep", "enter")
+        await wait_until(pilot, lambda: row(app, "alpha").tags == ("baseline", "sweep"), 10, "the tags")
+        meta = (save / "alpha" / "meta.yaml").read_text()
+        assert meta == "note: warmup helps\ntags:\n- baseline\n- sweep\n"
+        await wait_until(pilot, lambda: "alpha #baseline #s…" in screen_text(app), 5, "the tags shown")
+        for text in ("tag:baseline", "warmup", "note:helps", "tag:swe*"):
+            await type_filter(pilot, text)
+            await wait_until(pilot, lambda: shown(app) == ["alpha"], 5, f"{text} to find alpha")
+
+
+async def test_malformed_meta_is_reported_not_overwritten(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    run = make_run(app.settings.save_dir, "odd", "finished")
+    (run / "meta.yaml").write_text("note: [unclosed\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: row(app, "odd") is not None, 10, "the run")
+        assert row(app, "odd").meta_error and "odd !meta" in screen_text(app)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: any("malformed YAML" in n for n in notes(app)), 5, "the report")
+        assert not isinstance(app.screen, NotesScreen)
+        assert (run / "meta.yaml").read_text() == "note: [unclosed\n"
+
+
+async def test_delete_lands_in_trash_and_undo_restores(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    save = app.settings.save_dir
+    make_run(save, "keep", "finished", t=1_795_000_000.0)
+    make_run(save, "doomed", "failed", t=1_795_000_100.0)
+    before = sorted(p.name for p in (save / "doomed").iterdir())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: len(shown(app)) == 2, 10, "two runs")
+        await open_tidy(pilot, app, "doomed")
+        await pilot.press("x", *"doome", "enter")  # a typo deletes nothing
+        await wait_until(pilot, lambda: "typed 'doome', not 'doomed'" in screen_text(app), 5, "the refusal")
+        await pilot.press("ctrl+u", *"doomed", "enter")
+        await wait_until(pilot, lambda: row(app, "doomed") is None, 10, "the run gone from the table")
+        trashed = list((save / ".trash").glob("doomed-*"))
+        assert not (save / "doomed").exists() and sorted(p.suffix for p in trashed) == ["", ".json"]
+        entry = next(p for p in trashed if p.is_dir())
+        assert sorted(p.name for p in entry.iterdir()) == before
+        assert [r.name for r in app.screen.scanner.rows()] == ["keep"]  # the scanner skips .trash
+        await pilot.press("u")
+        await wait_until(pilot, lambda: row(app, "doomed") is not None, 10, "the run back")
+        assert sorted(p.name for p in (save / "doomed").iterdir()) == before
+        assert list((save / ".trash").iterdir()) == []
+        await wait_until(pilot, lambda: table(app).selected_name == "doomed", 5, "the cursor on it")
+
+
+async def test_a_running_run_cannot_be_deleted(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    make_run(app.settings.save_dir, "live", "running")  # its pid is this test's own, alive
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: row(app, "live") is not None, 10, "the run")
+        assert row(app, "live").status == "running"
+        await open_tidy(pilot, app, "live")
+        for key in ("x", "p"):
+            await pilot.press(key)
+            verb = "delete" if key == "x" else "prune"
+            await wait_until(pilot, lambda v=verb: f"cannot {v} 'live': it is running" in screen_text(app), 5,
+                             "the refusal")
+        await pilot.press("escape")
+        assert (app.settings.save_dir / "live").is_dir()
+
+
+async def test_prune_keeps_last_best_and_unknown_then_undo(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    run = make_run(app.settings.save_dir, "big", "finished")
+    with_checkpoints(run)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: row(app, "big") is not None, 10, "the run")
+        screen = await open_tidy(pilot, app, "big")
+        assert {f.name: f.keep for f in screen.run_size.files} == {
+            "last.ckpt": "last", "best-epoch=2.ckpt": "best", "extra.ckpt": "unknown",
+            "best-epoch=1.ckpt": "", "epoch=0.ckpt": ""}
+        assert "best-epoch=1.ckpt" in screen_text(app) and "prunable" in screen_text(app)
+        await pilot.press("p", *"big", "enter")
+        await wait_until(pilot, lambda: any("pruned 2 checkpoint(s)" in n for n in notes(app)), 10, "a prune")
+        left = sorted(p.name for p in (run / "ckpt").iterdir())
+        assert left == ["best-epoch=2.ckpt", "extra.ckpt", "last.ckpt"]
+        await pilot.press("u")
+        await wait_until(pilot, lambda: len(list((run / "ckpt").iterdir())) == 5, 10, "the checkpoints back")
+
+
+def test_process_check_refuses_whatever_the_status_said(tmp_path: Path, reap_tmp: None) -> None:
+    """The worker's own check: a run whose launcher child is alive is never moved."""
+    from tui.backends import busy, handle
+    from tui.screens.history_actions import trash_and_report
+
+    run = make_run(tmp_path, "busy", "finished")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(tmp_path)],
+                             start_new_session=True)
+    write_json_atomic(run / "run.json", {"pid": child.pid, "pgid": child.pid,
+                                         "create_time": psutil.Process(child.pid).create_time()})
+    posted: list = []
+    assert not trash_and_report(posted.append, tmp_path, "busy", "run", busy(handle(run)))
+    assert posted[0].error and "cannot delete 'busy': it is running" in posted[0].text
+    assert run.is_dir() and not (tmp_path / ".trash").exists()
+    child.kill()
+    child.wait()
+
+
+def test_empty_trash_and_restore_refusals(tmp_path: Path) -> None:
+    make_run(tmp_path, "a.b", "finished")  # a dot in the name
+    entry = tidy.trash_run(tmp_path, "a.b", now=1_795_000_000.0)
+    assert tidy.trash_entries(tmp_path) == [entry]
+    make_run(tmp_path, "a.b", "finished")  # a new run took the name meanwhile
+    with pytest.raises(tidy.TidyError, match="cannot restore 'a.b': .* exists"):
+        tidy.restore(tmp_path, entry)
+    count, size = tidy.empty_trash(tmp_path)
+    assert count == 1 and size > 0 and not (tmp_path / ".trash").exists()
+
+
+async def test_empty_the_trash_after_a_confirmation(tmp_path: Path) -> None:
+    from tui.screens.confirm import ConfirmScreen
+
+    app = make_app(tmp_path)
+    save = app.settings.save_dir
+    make_run(save, "keep", "finished")
+    make_run(save, "gone", "failed")
+    tidy.trash_run(save, "gone")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: row(app, "keep") is not None, 10, "the run")
+        await open_tidy(pilot, app, "keep")
+        assert "trash: 1 entry" in screen_text(app)
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the confirmation")
+        assert "cannot be undone" in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: any("emptied the trash: 1 entry," in n for n in notes(app)), 10,
+                         "the trash emptied")
+        assert not (save / ".trash").exists() and (save / "keep").is_dir()
+        await pilot.press("u")
+        await wait_until(pilot, lambda: "nothing to undo: the trash is empty" in notes(app), 5, "the refusal")

@@ -1,0 +1,40 @@
+"""Config values, notes and tags read by the scanner: once per mtime, remembered between sessions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rundirs import make_run
+
+from tui.run_facts import Meta, read_meta, write_meta
+from tui.runs import RunsScanner
+
+
+def test_config_read_once_and_cached_between_sessions(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    save, cache = tmp_path / "save", tmp_path / "cache"
+    run = make_run(save, "r", "finished")
+    (run / "config.yaml").write_text("train_wrapper:\n  args: {optim_spec: {args: {lr: 1.0e-3}}}\n")
+    first = RunsScanner(save, cache_dir=cache).poll()[0][0]
+    assert first.cfg == {"train_wrapper.args.optim_spec.args.lr": 0.001}
+    monkeypatch.setattr("tui.runs.read_config_values", lambda path: pytest.fail("config.yaml read again"))
+    assert RunsScanner(save, cache_dir=cache).poll()[0][0].cfg == first.cfg
+
+
+def test_note_and_tags_reach_the_row_and_a_bad_meta_is_reported(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "r", "finished")
+    scanner = RunsScanner(tmp_path)
+    scanner.poll()
+    write_meta(run, Meta("lr too high", ("baseline", "sweep")))
+    assert not list(tmp_path.glob(".*"))  # the temporary file is gone
+    scanner.refresh_soon("r")
+    row = scanner.poll()[0][0]
+    assert (row.note, row.tags, row.meta_error) == ("lr too high", ("baseline", "sweep"), "")
+    (run / "meta.yaml").write_text("note: [unclosed\n")
+    scanner.refresh_soon("r")
+    row = scanner.poll()[0][0]
+    assert row.meta_error.endswith("meta.yaml: malformed YAML at line 2") and row.tags == ()
+    assert read_meta(run).error == row.meta_error
+    (run / "meta.yaml").write_text("tags: [ok, 'not ok']\n")
+    assert "tags: expected a list of words" in read_meta(run).error

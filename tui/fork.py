@@ -1,0 +1,101 @@
+"""What the launch dialog starts from when the user forks a past run (`f`).
+
+The config it was launched from, with its overrides on the overrides line, is what a user recognises
+and edits — but only while that file still gives the config the run used. When it was changed, moved or
+never known, the run's own resolved `config.yaml` (overrides already in it) is offered instead, so a fork
+always starts from exactly what ran. Torch- and Textual-free.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torchx.config import ConfigError, load_config
+from torchx.events import EVENTS_FILE
+from torchx.experiment import CONFIG_FILE, RUN_JSON, default_run_name, read_json
+
+VALUE_FLAGS = frozenset({"--config", "--name", "--save-dir", "--gpu", "--resume"})
+# What the launcher adds for DDP on the CPU; the dialog's device choice adds them again.
+CPU_DDP = ("trainer_params.accelerator=cpu", "trainer_params.strategy=ddp")
+
+
+@dataclass(frozen=True)
+class ForkPrefill:
+    config: Path
+    overrides: str
+    name: str
+    note: str
+    """Where the config comes from, for the dialog's status line."""
+
+
+def fork_prefill(run_dir: Path, now: float | None = None) -> ForkPrefill:
+    config_arg, overrides = split_argv(first_argv(run_dir))
+    own = run_dir / CONFIG_FILE
+    source = Path(config_arg) if config_arg else None
+    if source is not None and _same_config(source, overrides, own):
+        note = f"forked from '{run_dir.name}': {source.name} with its overrides"
+        config = source
+    else:
+        why = "its config is unknown" if source is None else f"{source} is gone or changed since"
+        note = f"forked from '{run_dir.name}': {why}, so its own config.yaml (overrides included) is used"
+        config = own
+    stem = source.stem if source is not None else run_dir.name
+    line = shlex.join(without_device_overrides(overrides))
+    return ForkPrefill(config, line, default_run_name(f"{stem}.yaml", now=now), note)
+
+
+def first_argv(run_dir: Path) -> list[str]:
+    """The argv of the run's first launch (`run.json`), else of its first `start` event."""
+    record = read_json(run_dir / RUN_JSON) or {}
+    launches = record.get("launches")
+    first: Any = launches[0] if isinstance(launches, list) and launches and isinstance(launches[0], dict) \
+        else record
+    argv = first.get("argv")
+    if not argv:
+        argv = _start_argv(run_dir / EVENTS_FILE)
+    return [str(a) for a in argv] if isinstance(argv, list) else []
+
+
+def split_argv(argv: list[str]) -> tuple[str | None, list[str]]:
+    """(`--config` value, the overrides): the entry and its other flags left out."""
+    config, overrides, i = None, [], 0
+    while i < len(argv):
+        item = argv[i]
+        if item in VALUE_FLAGS:
+            if item == "--config" and i + 1 < len(argv):
+                config = argv[i + 1]
+            i += 2
+            continue
+        if "=" in item and not item.startswith("-"):
+            overrides.append(item)
+        i += 1
+    return config, overrides
+
+
+def without_device_overrides(overrides: list[str]) -> list[str]:
+    if not all(flag in overrides for flag in CPU_DDP):
+        return overrides
+    return [o for o in overrides if o not in CPU_DDP and not o.startswith("trainer_params.devices=")]
+
+
+def _same_config(source: Path, overrides: list[str], own: Path) -> bool:
+    try:
+        return load_config(source, overrides) == load_config(own)
+    except ConfigError:
+        return False
+
+
+def _start_argv(events: Path) -> Any:
+    try:
+        with open(events, encoding="utf-8") as f:
+            for line in f:
+                event = json.loads(line)
+                if isinstance(event, dict) and event.get("event") == "start":
+                    return event.get("argv")
+    except (OSError, ValueError):
+        return None
+    return None

@@ -1,0 +1,224 @@
+"""Tidy the save dir: how much a run takes on disk, and deletes that can be undone.
+
+A delete never removes anything: it renames the run directory (or its prunable checkpoints) into
+`save/.trash/<name>-<YYYYmmdd-HHMMSS>/` — one atomic rename on the save dir's filesystem — and writes a
+manifest beside it (`<entry>.json`) saying what it was, so `restore` can put it back. Only
+`empty_trash` frees the space. The scanner skips `.trash` (hidden directories are not runs).
+Torch- and Textual-free; the TUI calls these from worker threads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torchx.events import EVENTS_FILE, EventReader
+from torchx.experiment import CKPT_DIR, LAST_CKPT, read_json, write_json_atomic
+from tui.run_files import checkpoints, monitor_from_config, read_config
+
+TRASH_DIR = ".trash"
+
+
+class TidyError(Exception):
+    """A delete, restore or empty that could not be done, with a one-line reason."""
+
+
+@dataclass(frozen=True)
+class CheckpointFile:
+    name: str
+    size: int
+    keep: str
+    """Why it stays when checkpoints are pruned: "last", "best", "unknown" (no event says what it is),
+    or "" (prunable)."""
+
+
+@dataclass(frozen=True)
+class RunSize:
+    total: int
+    ckpt: int
+    files: tuple[CheckpointFile, ...]
+
+    @property
+    def prunable(self) -> tuple[CheckpointFile, ...]:
+        return tuple(f for f in self.files if not f.keep)
+
+
+@dataclass(frozen=True)
+class TrashEntry:
+    path: Path
+    run: str
+    kind: str
+    """"run" (the whole directory) or "checkpoints" (files of the run's `ckpt/`)."""
+    deleted_at: float
+    files: tuple[str, ...] = ()
+
+
+def dir_size(path: Path) -> int:
+    """Bytes of every file under `path`, links not followed."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def run_size(run_dir: Path) -> RunSize:
+    """The run's size, its checkpoints' size, and which checkpoints a prune keeps: `last.ckpt`, the
+    best `save_top_k` by the config's monitor and mode, and any file no `ckpt` event describes."""
+    ckpt_events: dict[str, dict[str, Any]] = {}
+    for event in EventReader(run_dir / EVENTS_FILE).read_new():
+        if event.get("event") == "ckpt" and isinstance(event.get("path"), str):
+            ckpt_events[event["path"]] = event
+    found = checkpoints(run_dir, ckpt_events)
+    config = read_config(run_dir)
+    monitor, mode = monitor_from_config(config)
+    ranked = sorted((c for c in found if c.monitor and c.monitor == monitor and c.value is not None),
+                    key=lambda c: c.value or 0.0, reverse=mode == "max")
+    top_k = _save_top_k(config)
+    best = {c.name for c in (ranked if top_k < 0 else ranked[:top_k])}
+    files = []
+    for c in found:
+        described = f"{CKPT_DIR}/{c.name}" in ckpt_events
+        keep = ("last" if c.name == LAST_CKPT else "best" if c.name in best
+                else "" if described else "unknown")
+        files.append(CheckpointFile(c.name, c.size, keep))
+    ckpt = sum(f.size for f in files)
+    return RunSize(dir_size(run_dir), ckpt, tuple(sorted(files, key=lambda f: (f.keep == "", f.name))))
+
+
+def _save_top_k(config_text: str) -> int:
+    import yaml
+
+    try:
+        config = yaml.safe_load(config_text)
+        value = config["checkpoint"].get("save_top_k", 1)
+    except (yaml.YAMLError, TypeError, KeyError, AttributeError):
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def trash_run(save_dir: Path, name: str, now: float | None = None) -> TrashEntry:
+    """Move the whole run directory into the trash (the caller has checked that nothing runs there)."""
+    source = save_dir / name
+    if not source.is_dir():
+        raise TidyError(f"cannot delete '{name}': {source} is not a directory")
+    entry = _new_entry(save_dir, name, now)
+    _rename(source, entry.path, f"cannot delete '{name}'")
+    _write_manifest(entry)
+    return entry
+
+
+def trash_checkpoints(save_dir: Path, name: str, files: list[str], now: float | None = None) -> TrashEntry:
+    """Move the given files of the run's `ckpt/` into one trash entry."""
+    if not files:
+        raise TidyError(f"'{name}' has no checkpoint to prune (last.ckpt and the best are kept)")
+    entry = _new_entry(save_dir, name, now, kind="checkpoints", files=tuple(files))
+    entry.path.mkdir(parents=True)
+    moved = []
+    try:
+        for file in files:
+            _rename(save_dir / name / CKPT_DIR / file, entry.path / file, f"cannot prune '{name}'")
+            moved.append(file)
+    finally:
+        entry = TrashEntry(entry.path, name, entry.kind, entry.deleted_at, tuple(moved))
+        if moved:
+            _write_manifest(entry)
+        else:
+            entry.path.rmdir()
+    return entry
+
+
+def trash_entries(save_dir: Path) -> list[TrashEntry]:
+    """Every entry of the trash with a readable manifest, newest first."""
+    entries = []
+    for manifest in (save_dir / TRASH_DIR).glob("*.json"):
+        data = read_json(manifest)
+        path = manifest.parent / manifest.name.removesuffix(".json")
+        if not data or not path.is_dir():
+            continue
+        entries.append(TrashEntry(path, str(data.get("run")), str(data.get("kind")),
+                                  float(data.get("deleted_at") or 0.0), tuple(data.get("files") or ())))
+    return sorted(entries, key=lambda e: -e.deleted_at)
+
+
+def restore(save_dir: Path, entry: TrashEntry) -> str:
+    """Put an entry back where it was; refuses to overwrite anything. Returns what was done."""
+    target = save_dir / entry.run
+    if entry.kind == "run":
+        if target.exists():
+            raise TidyError(f"cannot restore '{entry.run}': {target} exists")
+        _rename(entry.path, target, f"cannot restore '{entry.run}'")
+        done = f"restored run '{entry.run}'"
+    else:
+        ckpt_dir = target / CKPT_DIR
+        if not ckpt_dir.is_dir():
+            raise TidyError(f"cannot restore checkpoints of '{entry.run}': {ckpt_dir} is gone")
+        clash = [f for f in entry.files if (ckpt_dir / f).exists()]
+        if clash:
+            raise TidyError(f"cannot restore checkpoints of '{entry.run}': {ckpt_dir / clash[0]} exists")
+        for file in entry.files:
+            _rename(entry.path / file, ckpt_dir / file, f"cannot restore '{entry.run}'")
+        entry.path.rmdir()
+        done = f"restored {len(entry.files)} checkpoint(s) of '{entry.run}'"
+    _manifest(entry.path).unlink(missing_ok=True)
+    return done
+
+
+def trash_size(save_dir: Path) -> tuple[int, int]:
+    """(entries, bytes) in the trash."""
+    return len(trash_entries(save_dir)), dir_size(save_dir / TRASH_DIR)
+
+
+def empty_trash(save_dir: Path) -> tuple[int, int]:
+    """Delete the trash for good; (entries, bytes) freed."""
+    count, size = trash_size(save_dir)
+    shutil.rmtree(save_dir / TRASH_DIR, ignore_errors=True)
+    if (save_dir / TRASH_DIR).exists():
+        raise TidyError(f"could not delete all of {save_dir / TRASH_DIR}")
+    return count, size
+
+
+def size_text(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+def _new_entry(save_dir: Path, name: str, now: float | None, kind: str = "run",
+               files: tuple[str, ...] = ()) -> TrashEntry:
+    now = time.time() if now is None else now
+    trash = save_dir / TRASH_DIR
+    trash.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    base = f"{name}-{stamp}" + ("-ckpt" if kind == "checkpoints" else "")
+    path, n = trash / base, 1
+    while path.exists() or _manifest(path).exists():
+        n += 1
+        path = trash / f"{base}-{n}"
+    return TrashEntry(path, name, kind, now, files)
+
+
+def _manifest(entry_path: Path) -> Path:
+    return entry_path.parent / f"{entry_path.name}.json"  # not with_suffix: run names may hold dots
+
+
+def _write_manifest(entry: TrashEntry) -> None:
+    write_json_atomic(_manifest(entry.path), {
+        "run": entry.run, "kind": entry.kind, "deleted_at": entry.deleted_at, "files": list(entry.files)})
+
+
+def _rename(source: Path, target: Path, what: str) -> None:
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        raise TidyError(f"{what}: {exc.strerror or exc}") from None
