@@ -45,6 +45,8 @@ class QueryError(ValueError):
 class Query:
     text: str
     terms: tuple[Predicate, ...] = ()
+    uses_config: bool = False
+    """Whether a term reads config keys (`cfg.`): the scanner then reads every run's config.yaml."""
 
     def matches(self, row: RunRow) -> bool:
         for term in self.terms:  # a plain loop: this runs 10,000 times per keystroke
@@ -62,7 +64,8 @@ def parse(text: str) -> Query:
         words = shlex.split(text)
     except ValueError as exc:
         raise QueryError(f"filter {text.strip()!r}: {exc}") from None
-    return Query(text, tuple(_term(word) for word in words if word))
+    return Query(text, tuple(_term(word) for word in words if word),
+                 uses_config=any(word.startswith("cfg.") for word in words))
 
 
 def _term(word: str) -> Predicate:
@@ -122,7 +125,7 @@ def _config_term(path: str, op: Callable[[Any, Any], bool], value: str) -> Predi
     bound, glob = _as_number(value), _glob(value)
 
     def match(row: RunRow) -> bool:
-        if path not in row.cfg:
+        if row.cfg is None or path not in row.cfg:
             return False
         have = row.cfg[path]
         number = None if isinstance(have, bool) else _as_number(have)

@@ -11,7 +11,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,9 @@ class RunRow:
     error: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     """Latest value of every metric, for the filter (`val/acc>0.9`)."""
-    cfg: dict[str, Scalar] = field(default_factory=dict)
-    """The resolved config, flattened to key paths (`run_facts.flatten`), for the filter."""
+    cfg: dict[str, Scalar] | None = None
+    """The resolved config, flattened to key paths (`run_facts.flatten`), for the filter; None until a
+    filter asks for config keys (`RunsScanner.want_config`): a first fill reads no config.yaml."""
     tags: tuple[str, ...] = ()
     note: str = ""
     meta_error: str = ""
@@ -74,7 +75,7 @@ class RunTracker:
     row: RunRow | None = None
     monitor: str | None = None
     """The checkpoint's monitored metric: the validation metric the table shows."""
-    cfg: dict[str, Scalar] = field(default_factory=dict)
+    cfg: dict[str, Scalar] | None = None
     meta: Meta = field(default_factory=Meta)
     _config_mtime: int | None = None
     _meta_mtime: int | None = None
@@ -93,22 +94,26 @@ class RunTracker:
         if row is not None and row.status in SETTLED:
             self.row, self._from_cache = row, True
             self._dir_mtime, self.reader.offset = key[0], key[1]
-            self._config_mtime, self._meta_mtime = key[4] or None, key[5] or None
+            self._config_mtime = (key[4] or None) if row.cfg is not None else None
+            self._meta_mtime = key[5] or None
             self.cfg, self.meta = row.cfg, Meta(row.note, row.tags, row.meta_error)
 
-    def refresh(self, host: str, jobs: JobStates | None = None) -> RunRow:
+    def refresh(self, host: str, jobs: JobStates | None = None, with_config: bool = False) -> RunRow:
         """Read what is new; a settled run whose directory is unchanged costs three `stat` calls.
-        `jobs` answers for Slurm runs (one `squeue` per scan)."""
+        `jobs` answers for Slurm runs (one `squeue` per scan); `with_config` reads config.yaml too."""
         dir_mtime = _mtime(self._dir)
+        config_read = with_config and self._refresh_config()
         if self.row is not None and self.row.status in SETTLED and dir_mtime == self._dir_mtime:
             if _size(self.reader.path) == self.reader.offset and _mtime(self._meta_path) == self._meta_mtime:
+                if config_read:
+                    self.row = replace(self.row, cfg=self.cfg)
                 return self.row
         if self._from_cache:  # the cached row is stale: fold the whole story once
             self._from_cache = False
             self.reader = EventReader(self._events_path, last_step_only=True)
         self._dir_mtime = dir_mtime
         self._refresh_run_json()
-        self._refresh_facts()
+        self._refresh_meta()
         while True:  # in pieces: a long log's first read stays within a few times READ_BYTES of memory
             offset = self.reader.offset
             events = self.reader.read_new(max_bytes=READ_BYTES)
@@ -127,12 +132,17 @@ class RunTracker:
             self._run_json_mtime = mtime
             self.run_json = read_json(self._run_json_path) if mtime is not None else None
 
-    def _refresh_facts(self) -> None:
-        """config.yaml and meta.yaml, each read again only when its mtime changes."""
+    def _refresh_config(self) -> bool:
+        """Read config.yaml when its mtime changed (or it was never read); True when it was read."""
         mtime = _mtime(self._config_path)
-        if mtime != self._config_mtime:
-            self._config_mtime = mtime
-            self.cfg = read_config_values(self._dir) if mtime is not None else {}
+        if mtime == self._config_mtime and self.cfg is not None:
+            return False
+        self._config_mtime = mtime
+        self.cfg = read_config_values(self._dir) if mtime is not None else {}
+        return True
+
+    def _refresh_meta(self) -> None:
+        """meta.yaml, read again only when its mtime changes."""
         mtime = _mtime(self._meta_path)
         if mtime != self._meta_mtime:
             self._meta_mtime = mtime
@@ -188,6 +198,15 @@ class RunsScanner:
         self._cached = row_cache.load(self._cache_path) if self._cache_path else {}
         self._cache_dirty = False
         self._due: set[str] = set()
+        self.with_config = False
+        """Whether rows carry their flattened config.yaml (a 10,000-run first read costs seconds)."""
+
+    def want_config(self) -> None:
+        """From now on rows carry their config (a filter over `cfg.` keys); every run is read on the
+        next poll. Safe from the UI thread."""
+        if not self.with_config:
+            self.with_config = True
+            self._due.update(self.trackers)
 
     def refresh_soon(self, name: str) -> None:
         """Read `name` on the next poll even when it is not a settled run's turn (after an edit);
@@ -227,7 +246,8 @@ class RunsScanner:
             else:
                 before = tracker.row
                 self._due.discard(name)
-            row = tracker.row if tracker._from_cache and before is None else tracker.refresh(self.host, jobs)
+            row = tracker.row if tracker._from_cache and before is None \
+                else tracker.refresh(self.host, jobs, self.with_config)
             if row != before:
                 changed.append(row)
                 self._cache_dirty = self._cache_dirty or not tracker._from_cache

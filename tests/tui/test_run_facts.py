@@ -16,10 +16,15 @@ def test_config_read_once_and_cached_between_sessions(tmp_path: Path,
     save, cache = tmp_path / "save", tmp_path / "cache"
     run = make_run(save, "r", "finished")
     (run / "config.yaml").write_text("train_wrapper:\n  args: {optim_spec: {args: {lr: 1.0e-3}}}\n")
-    first = RunsScanner(save, cache_dir=cache).poll()[0][0]
+    scanner = RunsScanner(save, cache_dir=cache)
+    assert scanner.poll()[0][0].cfg is None  # no filter over config keys yet: nothing read
+    scanner.want_config()
+    first = scanner.poll()[0][0]
     assert first.cfg == {"train_wrapper.args.optim_spec.args.lr": 0.001}
     monkeypatch.setattr("tui.runs.read_config_values", lambda path: pytest.fail("config.yaml read again"))
-    assert RunsScanner(save, cache_dir=cache).poll()[0][0].cfg == first.cfg
+    again = RunsScanner(save, cache_dir=cache)
+    again.want_config()
+    assert again.poll()[0][0].cfg == first.cfg
 
 
 def test_note_and_tags_reach_the_row_and_a_bad_meta_is_reported(tmp_path: Path) -> None:

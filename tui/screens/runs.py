@@ -137,6 +137,10 @@ class RunsScreen(Screen[None]):
 
     @on(FilterBar.Applied)
     def filter_applied(self, message: FilterBar.Applied) -> None:
+        if message.query.uses_config and not self.scanner.with_config:
+            self.scanner.want_config()  # rows fill in as the scan reads each run's config.yaml
+            self._wake.set()
+            self.notify("reading the runs' config.yaml files for cfg. keys…")
         if message.query.text != self.table.run_filter.text:
             self.table.set_view(message.query, self.table.order)
         self._show_counts()
