@@ -9,6 +9,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
+ONE_COLUMN_ROWS = 14
+
+
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -40,10 +43,17 @@ class HelpScreen(ModalScreen[None]):
         return cls(type(screen).__name__.removesuffix("Screen"), rows)
 
     def compose(self) -> ComposeResult:
-        lines = [f"{key:>12}  {description}" for key, description in self.bindings]
+        cells = [f"{key:>10}  {description:<24}" for key, description in self.bindings]
+        half = -(-len(cells) // 2)
+        two_columns = len(cells) > ONE_COLUMN_ROWS  # so that an 80x24 terminal shows every key at once
+        lines = [left + right for left, right in zip(cells[:half], cells[half:] + [""], strict=False)] \
+            if two_columns else cells
         with VerticalScroll() as scroll:
             scroll.border_title = f"Keys: {self.title_text}"
-            yield Static("\n".join(lines) + "\n\nescape closes this help", markup=False)
+            if two_columns:
+                scroll.styles.width = 78
+            yield Static("\n".join(line.rstrip() for line in lines) + "\n\nescape closes this help",
+                         markup=False)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)
