@@ -19,6 +19,7 @@ from torchx.events import EVENTS_FILE, EventReader
 from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON, list_run_dirs, read_json
 from torchx.summary import RunSummary
 from tui import backends, row_cache
+from tui.row_cache import mtime_ns
 from tui.run_facts import Meta, Scalar, read_config_values, read_meta
 from tui.slurm import JobStates
 
@@ -94,17 +95,18 @@ class RunTracker:
         if row is not None and row.status in SETTLED:
             self.row, self._from_cache = row, True
             self._dir_mtime, self.reader.offset = key[0], key[1]
-            self._config_mtime = (key[4] or None) if row.cfg is not None else None
-            self._meta_mtime = key[5] or None
+            self._config_mtime = key[4] if row.cfg is not None else None
+            self._meta_mtime = key[5]
             self.cfg, self.meta = row.cfg, Meta(row.note, row.tags, row.meta_error)
 
     def refresh(self, host: str, jobs: JobStates | None = None, with_config: bool = False) -> RunRow:
         """Read what is new; a settled run whose directory is unchanged costs three `stat` calls.
         `jobs` answers for Slurm runs (one `squeue` per scan); `with_config` reads config.yaml too."""
-        dir_mtime = _mtime(self._dir)
+        dir_mtime = mtime_ns(self._dir)
         config_read = with_config and self._refresh_config()
         if self.row is not None and self.row.status in SETTLED and dir_mtime == self._dir_mtime:
-            if _size(self.reader.path) == self.reader.offset and _mtime(self._meta_path) == self._meta_mtime:
+            if _size(self._events_path) == self.reader.offset \
+                    and mtime_ns(self._meta_path) == self._meta_mtime:
                 if config_read:
                     self.row = replace(self.row, cfg=self.cfg)
                 return self.row
@@ -127,14 +129,14 @@ class RunTracker:
         return self.row
 
     def _refresh_run_json(self) -> None:
-        mtime = _mtime(self._run_json_path)
+        mtime = mtime_ns(self._run_json_path)
         if mtime != self._run_json_mtime:
             self._run_json_mtime = mtime
             self.run_json = read_json(self._run_json_path) if mtime is not None else None
 
     def _refresh_config(self) -> bool:
         """Read config.yaml when its mtime changed (or it was never read); True when it was read."""
-        mtime = _mtime(self._config_path)
+        mtime = mtime_ns(self._config_path)
         if mtime == self._config_mtime and self.cfg is not None:
             return False
         self._config_mtime = mtime
@@ -143,7 +145,7 @@ class RunTracker:
 
     def _refresh_meta(self) -> None:
         """meta.yaml, read again only when its mtime changes."""
-        mtime = _mtime(self._meta_path)
+        mtime = mtime_ns(self._meta_path)
         if mtime != self._meta_mtime:
             self._meta_mtime = mtime
             self.meta = read_meta(self._dir) if mtime is not None else Meta()
@@ -316,15 +318,7 @@ def latest_val_metric(metrics: dict[str, float], monitor: str | None = None) -> 
     return None
 
 
-def _mtime(path: str | Path) -> int | None:
-    """Modification time in nanoseconds (the unit `row_cache` keys use)."""
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
-
-
-def _size(path: Path) -> int:
+def _size(path: str) -> int:
     try:
         return os.stat(path).st_size
     except OSError:

@@ -161,7 +161,7 @@ def test_settled_runs_are_polled_in_turns(tmp_path: Path, monkeypatch: pytest.Mo
     scanner = RunsScanner(tmp_path, settled_per_poll=5)
     scanner.poll()
     stats: list[str] = []
-    monkeypatch.setattr("tui.runs._mtime", lambda path: stats.append(os.path.basename(path)) or None)
+    monkeypatch.setattr("tui.runs.mtime_ns", lambda path: stats.append(os.path.basename(path)) or None)
     scanner.poll()
     dirs = [name for name in stats if name not in ("run.json", "config.yaml", "meta.yaml")]
     assert dirs.count("live") == 1 and len(dirs) == 6  # the live run always, half the settled ones
