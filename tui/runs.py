@@ -29,7 +29,6 @@ DAMAGED = "damaged"
 SETTLED = frozenset({"finished", "failed", "stopped", "lost", "cancelled"})
 ACTIVE = frozenset({"starting", "running", "pending"})
 RESUMABLE = frozenset({"stopped", "failed", "lost", "cancelled"})
-READ_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -116,15 +115,10 @@ class RunTracker:
         self._dir_mtime = dir_mtime
         self._refresh_run_json()
         self._refresh_meta()
-        while True:  # in pieces: a long log's first read stays within a few times READ_BYTES of memory
-            offset = self.reader.offset
-            events = self.reader.read_new(max_bytes=READ_BYTES)
-            if self.reader.offset == offset:
-                break
-            self.summary.update(events)
-            for event in events:
-                if event.get("event") == "ckpt" and isinstance(event.get("monitor"), str):
-                    self.monitor = event["monitor"]
+        for event in self.reader.iter_new():
+            self.summary.apply(event)
+            if event.get("event") == "ckpt" and isinstance(event.get("monitor"), str):
+                self.monitor = event["monitor"]
         self.row = self._make_row(host, jobs or JobStates())
         return self.row
 
