@@ -242,11 +242,14 @@ class RunsScanner:
             else:
                 before = tracker.row
                 self._due.discard(name)
-            row = tracker.row if tracker._from_cache and before is None \
-                else tracker.refresh(self.host, jobs, self.with_config)
+            if tracker._from_cache and before is None and tracker.row is not None:
+                row = tracker.row  # as the cache holds it: nothing to read or save
+            else:
+                row = tracker.refresh(self.host, jobs, self.with_config)
+                # the cache holds settled rows only: a training run's progress need not rewrite it
+                self._cache_dirty = self._cache_dirty or (row != before and row.status in SETTLED)
             if row != before:
                 changed.append(row)
-                self._cache_dirty = self._cache_dirty or not tracker._from_cache
             if changed and time.monotonic() >= due:
                 yield changed, removed
                 wait = 4 * wait

@@ -27,6 +27,22 @@ def test_config_read_once_and_cached_between_sessions(tmp_path: Path,
     assert again.poll()[0][0].cfg == first.cfg
 
 
+def test_config_read_in_a_later_session_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save, cache = tmp_path / "save", tmp_path / "cache"
+    run = make_run(save, "r", "finished")
+    (run / "config.yaml").write_text("trainer_params: {max_epochs: 3}\n")
+    RunsScanner(save, cache_dir=cache).poll()  # cached without its config
+    second = RunsScanner(save, cache_dir=cache)
+    second.poll()
+    second.want_config()
+    while (row := second.row("r")) is None or row.cfg is None:
+        second.poll()
+    monkeypatch.setattr("tui.runs.read_config_values", lambda path: pytest.fail("config.yaml read again"))
+    third = RunsScanner(save, cache_dir=cache)
+    third.want_config()
+    assert third.poll()[0][0].cfg == {"trainer_params.max_epochs": 3}
+
+
 def test_note_and_tags_reach_the_row_and_a_bad_meta_is_reported(tmp_path: Path) -> None:
     run = make_run(tmp_path, "r", "finished")
     scanner = RunsScanner(tmp_path)
