@@ -242,8 +242,9 @@ class RunsScanner:
             else:
                 before = tracker.row
                 self._due.discard(name)
-            if tracker._from_cache and before is None and tracker.row is not None:
-                row = tracker.row  # as the cache holds it: nothing to read or save
+            cached = tracker.row if tracker._from_cache and before is None else None
+            if cached is not None and (not self.with_config or cached.cfg is not None):
+                row = cached  # as the cache holds it: nothing to read or save
             else:
                 row = tracker.refresh(self.host, jobs, self.with_config)
                 # the cache holds settled rows only: a training run's progress need not rewrite it
