@@ -93,7 +93,7 @@ class RunTracker:
         """Start from a cached row of a settled run: no file is read until the directory changes."""
         if row is not None and row.status in SETTLED:
             self.row, self._from_cache = row, True
-            self._dir_mtime, self.reader.offset = key[0], key[1]
+            self._dir_mtime, self.reader.offset, self._run_json_mtime = key[0], key[1], key[3]
             self._config_mtime = key[4] if row.cfg is not None else None
             self._meta_mtime = key[5]
             self.cfg, self.meta = row.cfg, Meta(row.note, row.tags, row.meta_error)
@@ -103,15 +103,23 @@ class RunTracker:
         `jobs` answers for Slurm runs (one `squeue` per scan); `with_config` reads config.yaml too."""
         dir_mtime = mtime_ns(self._dir)
         config_read = with_config and self._refresh_config()
-        if self.row is not None and self.row.status in SETTLED and dir_mtime == self._dir_mtime:
-            if _size(self._events_path) == self.reader.offset \
-                    and mtime_ns(self._meta_path) == self._meta_mtime:
+        if self.row is not None and self.row.status in SETTLED:
+            same_events = _size(self._events_path) == self.reader.offset
+            if same_events and dir_mtime == self._dir_mtime and mtime_ns(self._meta_path) == self._meta_mtime:
                 if config_read:
                     self.row = replace(self.row, cfg=self.cfg)
+                return self.row
+            if self._from_cache and same_events and mtime_ns(self._run_json_path) == self._run_json_mtime:
+                # a note or tag edit (meta.yaml's replace touches the directory): no need to fold the log
+                self._dir_mtime = dir_mtime
+                self._refresh_meta()
+                self.row = replace(self.row, cfg=self.cfg, tags=self.meta.tags, note=self.meta.note,
+                                   meta_error=self.meta.error)
                 return self.row
         if self._from_cache:  # the cached row is stale: fold the whole story once
             self._from_cache = False
             self.reader = EventReader(self._events_path, last_step_only=True)
+            self._run_json_mtime = None  # the cache gave its mtime, never its contents
         self._dir_mtime = dir_mtime
         self._refresh_run_json()
         self._refresh_meta()
