@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
 EVENTS_FILE = "events.jsonl"
+CHUNK_BYTES = 8 << 20
+"""How much `EventReader.iter_new` reads at once: a long log's first read holds a few times this."""
 
 # The event types torchx writes, with the fields each always carries (besides v, time, event).
 # Readers must accept other types and fields: this is what writers promise, not what readers demand.
@@ -108,6 +111,16 @@ class EventReader:
             chunk = f.read(max_bytes) if max_bytes else f.read()
         self.offset += len(chunk)
         return self.parse_chunk(chunk)
+
+    def iter_new(self, max_bytes: int = CHUNK_BYTES) -> Iterator[dict[str, Any]]:
+        """Every event appended since the last read, read `max_bytes` at a time: a million-step log
+        then costs a few times `max_bytes` of memory, not the whole file's bytes, text and lines."""
+        while True:
+            offset = self.offset
+            events = self.read_new(max_bytes)
+            if self.offset == offset:
+                return
+            yield from events
 
     def parse_chunk(self, chunk: bytes) -> list[dict[str, Any]]:
         """Parse appended bytes; the part after the last newline waits for the next chunk."""

@@ -19,8 +19,8 @@ from typing import Any
 from torchx.events import EVENTS_FILE
 from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON
 
-VERSION = 2
-Key = tuple[int, int, int, int, int, int]
+VERSION = 3
+Key = tuple[int, int, int, int | None, int | None, int | None]
 
 
 def default_cache_dir() -> Path:
@@ -35,21 +35,22 @@ def cache_file(cache_dir: Path, save_dir: Path) -> Path:
 
 def file_key(run_dir: str) -> Key | None:
     """(dir mtime, events size, events mtime, run.json, config.yaml and meta.yaml mtimes), in
-    nanoseconds, 0 for a missing file; None if unreadable."""
+    nanoseconds, None for a missing file; None if the directory or events file is unreadable."""
     try:
         d = os.stat(run_dir)
         e = os.stat(os.path.join(run_dir, EVENTS_FILE))
     except OSError:
         return None
-    r, c, m = (_mtime(os.path.join(run_dir, name)) for name in (RUN_JSON, CONFIG_FILE, META_FILE))
+    r, c, m = (mtime_ns(os.path.join(run_dir, name)) for name in (RUN_JSON, CONFIG_FILE, META_FILE))
     return (d.st_mtime_ns, e.st_size, e.st_mtime_ns, r, c, m)
 
 
-def _mtime(path: str) -> int:
+def mtime_ns(path: str | os.PathLike[str]) -> int | None:
+    """Modification time in nanoseconds (exact, unlike float seconds); None for a missing file."""
     try:
         return os.stat(path).st_mtime_ns
     except OSError:
-        return 0
+        return None
 
 
 def load(path: Path) -> dict[str, tuple[Key, dict[str, Any]]]:

@@ -7,7 +7,6 @@ sampled by `procs()` at the slower process rate. Torch- and Textual-free.
 
 from __future__ import annotations
 
-import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from torchx.experiment import LOG_FILE, RUN_JSON, STDOUT_FILE, read_json
 from tui import backends
 from tui.logtail import LogTail
 from tui.procs import ProcRow, ProcSampler
+from tui.row_cache import mtime_ns
 from tui.run_data import MetricRow, Progress, RunData
 from tui.run_files import (
     Checkpoint,
@@ -68,8 +68,8 @@ class RunWatch:
         self.proc_sampler = ProcSampler()
         self.config_text = ""
         self._run_json: dict[str, Any] | None = None
-        self._run_json_mtime: float | None = None
-        self._ckpt_mtime: float | None = None
+        self._run_json_mtime: int | None = None
+        self._ckpt_mtime: int | None = None
         self._ckpts: tuple[Checkpoint, ...] = ()
         self._last: tuple[int, str, int] | None = None
         self._ckpt_events = -1
@@ -135,7 +135,7 @@ class RunWatch:
         return self._card
 
     def _status(self) -> str:
-        mtime = _mtime(self.run_dir / RUN_JSON)
+        mtime = mtime_ns(self.run_dir / RUN_JSON)
         if mtime != self._run_json_mtime:
             self._run_json_mtime = mtime
             self._run_json = read_json(self.run_dir / RUN_JSON) if mtime is not None else None
@@ -152,15 +152,8 @@ class RunWatch:
             self.logs[STDOUT_FILE] = LogTail(path)
 
     def _checkpoints(self) -> tuple[Checkpoint, ...]:
-        mtime = _mtime(self.run_dir / "ckpt")
+        mtime = mtime_ns(self.run_dir / "ckpt")
         if mtime != self._ckpt_mtime or len(self.data.ckpts) != self._ckpt_events:
             self._ckpt_mtime, self._ckpt_events = mtime, len(self.data.ckpts)
             self._ckpts = tuple(checkpoints(self.run_dir, self.data.ckpts))
         return self._ckpts
-
-
-def _mtime(path: Path) -> float | None:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None

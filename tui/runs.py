@@ -19,6 +19,7 @@ from torchx.events import EVENTS_FILE, EventReader
 from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON, list_run_dirs, read_json
 from torchx.summary import RunSummary
 from tui import backends, row_cache
+from tui.row_cache import mtime_ns
 from tui.run_facts import Meta, Scalar, read_config_values, read_meta
 from tui.slurm import JobStates
 
@@ -28,7 +29,6 @@ DAMAGED = "damaged"
 SETTLED = frozenset({"finished", "failed", "stopped", "lost", "cancelled"})
 ACTIVE = frozenset({"starting", "running", "pending"})
 RESUMABLE = frozenset({"stopped", "failed", "lost", "cancelled"})
-READ_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -93,48 +93,52 @@ class RunTracker:
         """Start from a cached row of a settled run: no file is read until the directory changes."""
         if row is not None and row.status in SETTLED:
             self.row, self._from_cache = row, True
-            self._dir_mtime, self.reader.offset = key[0], key[1]
-            self._config_mtime = (key[4] or None) if row.cfg is not None else None
-            self._meta_mtime = key[5] or None
+            self._dir_mtime, self.reader.offset, self._run_json_mtime = key[0], key[1], key[3]
+            self._config_mtime = key[4] if row.cfg is not None else None
+            self._meta_mtime = key[5]
             self.cfg, self.meta = row.cfg, Meta(row.note, row.tags, row.meta_error)
 
     def refresh(self, host: str, jobs: JobStates | None = None, with_config: bool = False) -> RunRow:
         """Read what is new; a settled run whose directory is unchanged costs three `stat` calls.
         `jobs` answers for Slurm runs (one `squeue` per scan); `with_config` reads config.yaml too."""
-        dir_mtime = _mtime(self._dir)
+        dir_mtime = mtime_ns(self._dir)
         config_read = with_config and self._refresh_config()
-        if self.row is not None and self.row.status in SETTLED and dir_mtime == self._dir_mtime:
-            if _size(self.reader.path) == self.reader.offset and _mtime(self._meta_path) == self._meta_mtime:
+        if self.row is not None and self.row.status in SETTLED:
+            same_events = _size(self._events_path) == self.reader.offset
+            if same_events and dir_mtime == self._dir_mtime and mtime_ns(self._meta_path) == self._meta_mtime:
                 if config_read:
                     self.row = replace(self.row, cfg=self.cfg)
+                return self.row
+            if self._from_cache and same_events and mtime_ns(self._run_json_path) == self._run_json_mtime:
+                # a note or tag edit (meta.yaml's replace touches the directory): no need to fold the log
+                self._dir_mtime = dir_mtime
+                self._refresh_meta()
+                self.row = replace(self.row, cfg=self.cfg, tags=self.meta.tags, note=self.meta.note,
+                                   meta_error=self.meta.error)
                 return self.row
         if self._from_cache:  # the cached row is stale: fold the whole story once
             self._from_cache = False
             self.reader = EventReader(self._events_path, last_step_only=True)
+            self._run_json_mtime = None  # the cache gave its mtime, never its contents
         self._dir_mtime = dir_mtime
         self._refresh_run_json()
         self._refresh_meta()
-        while True:  # in pieces: a long log's first read stays within a few times READ_BYTES of memory
-            offset = self.reader.offset
-            events = self.reader.read_new(max_bytes=READ_BYTES)
-            if self.reader.offset == offset:
-                break
-            self.summary.update(events)
-            for event in events:
-                if event.get("event") == "ckpt" and isinstance(event.get("monitor"), str):
-                    self.monitor = event["monitor"]
+        for event in self.reader.iter_new():
+            self.summary.apply(event)
+            if event.get("event") == "ckpt" and isinstance(event.get("monitor"), str):
+                self.monitor = event["monitor"]
         self.row = self._make_row(host, jobs or JobStates())
         return self.row
 
     def _refresh_run_json(self) -> None:
-        mtime = _mtime(self._run_json_path)
+        mtime = mtime_ns(self._run_json_path)
         if mtime != self._run_json_mtime:
             self._run_json_mtime = mtime
             self.run_json = read_json(self._run_json_path) if mtime is not None else None
 
     def _refresh_config(self) -> bool:
         """Read config.yaml when its mtime changed (or it was never read); True when it was read."""
-        mtime = _mtime(self._config_path)
+        mtime = mtime_ns(self._config_path)
         if mtime == self._config_mtime and self.cfg is not None:
             return False
         self._config_mtime = mtime
@@ -143,7 +147,7 @@ class RunTracker:
 
     def _refresh_meta(self) -> None:
         """meta.yaml, read again only when its mtime changes."""
-        mtime = _mtime(self._meta_path)
+        mtime = mtime_ns(self._meta_path)
         if mtime != self._meta_mtime:
             self._meta_mtime = mtime
             self.meta = read_meta(self._dir) if mtime is not None else Meta()
@@ -246,11 +250,15 @@ class RunsScanner:
             else:
                 before = tracker.row
                 self._due.discard(name)
-            row = tracker.row if tracker._from_cache and before is None \
-                else tracker.refresh(self.host, jobs, self.with_config)
+            cached = tracker.row if tracker._from_cache and before is None else None
+            if cached is not None and (not self.with_config or cached.cfg is not None):
+                row = cached  # as the cache holds it: nothing to read or save
+            else:
+                row = tracker.refresh(self.host, jobs, self.with_config)
+                # the cache holds settled rows only: a training run's progress need not rewrite it
+                self._cache_dirty = self._cache_dirty or (row != before and row.status in SETTLED)
             if row != before:
                 changed.append(row)
-                self._cache_dirty = self._cache_dirty or not tracker._from_cache
             if changed and time.monotonic() >= due:
                 yield changed, removed
                 wait = 4 * wait
@@ -316,15 +324,7 @@ def latest_val_metric(metrics: dict[str, float], monitor: str | None = None) -> 
     return None
 
 
-def _mtime(path: str | Path) -> int | None:
-    """Modification time in nanoseconds (the unit `row_cache` keys use)."""
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
-
-
-def _size(path: Path) -> int:
+def _size(path: str) -> int:
     try:
         return os.stat(path).st_size
     except OSError:

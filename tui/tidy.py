@@ -73,7 +73,7 @@ def run_size(run_dir: Path) -> RunSize:
     """The run's size, its checkpoints' size, and which checkpoints a prune keeps: `last.ckpt`, the
     best `save_top_k` by the config's monitor and mode, and any file no `ckpt` event describes."""
     ckpt_events: dict[str, dict[str, Any]] = {}
-    for event in EventReader(run_dir / EVENTS_FILE).read_new():
+    for event in EventReader(run_dir / EVENTS_FILE, last_step_only=True).iter_new():
         if event.get("event") == "ckpt" and isinstance(event.get("path"), str):
             ckpt_events[event["path"]] = event
     found = checkpoints(run_dir, ckpt_events)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -73,6 +74,25 @@ def test_any_split_of_valid_lines_yields_the_same_events(events: list[dict[str, 
     for i in range(0, len(data), cut):
         out += reader.parse_chunk(data[i:i + cut])
     assert [e["step"] for e in out] == [e["step"] for e in events]
+
+
+def test_iter_new_reads_a_long_log_in_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "events.jsonl"
+    writer = EventWriter(path)
+    writer.write("start", name="long", max_epochs=1)
+    for step in range(200):
+        writer.write("ckpt", path=f"ckpt/step-{step}.ckpt", step=step, monitor="val/acc", value=step / 200)
+    expected = read_events(path)[0]
+    chunks: list[int] = []
+    parse = EventReader.parse_chunk
+    monkeypatch.setattr(EventReader, "parse_chunk", lambda self, chunk: chunks.append(len(chunk))
+                        or parse(self, chunk))
+    reader = EventReader(path)
+    assert list(reader.iter_new(max_bytes=1000)) == expected
+    assert len(chunks) > 10 and max(chunks) <= 1000 and reader.offset == path.stat().st_size
+    writer.write("end", status="finished")
+    assert [e["event"] for e in reader.iter_new(max_bytes=1000)] == ["end"]
+    assert list(reader.iter_new()) == []
 
 
 def test_summary_folds_a_resumed_run() -> None:

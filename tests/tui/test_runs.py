@@ -10,6 +10,7 @@ import pytest
 from rundirs import T0, make_run
 
 from torchx.events import EventReader
+from tui import row_cache
 from tui.runs import NOT_A_RUN, RunRow, RunsScanner, epoch_text, eta_text, row_cells
 
 
@@ -154,6 +155,25 @@ def test_settled_rows_are_cached_between_sessions(tmp_path: Path, monkeypatch: p
     assert second["r0"].epoch == 4 and second["r0"].metric == ("acc", 0.99)
 
 
+def test_cache_is_written_only_when_a_settled_row_changes(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    save, cache = tmp_path / "save", tmp_path / "cache"
+    make_run(save, "done", "finished")
+    live = make_run(save, "live", "running")
+    scanner = RunsScanner(save, cache_dir=cache)
+    scanner.poll()
+    saves: list[set[str]] = []
+    original = row_cache.save
+    monkeypatch.setattr(row_cache, "save", lambda path, rows: saves.append(set(rows)) or original(path, rows))
+    with open(live / "events.jsonl", "a") as f:  # one more epoch of the training run: nothing to cache
+        f.write(json.dumps({"v": 1, "time": T0 + 40, "event": "epoch", "epoch": 3, "step": 80,
+                            "metrics": {"val/acc": 0.7}}) + "\n")
+    assert [r.name for r in scanner.poll()[0]] == ["live"] and saves == []
+    with open(live / "events.jsonl", "a") as f:  # it finished: now it is worth caching
+        f.write(json.dumps({"v": 1, "time": T0 + 41, "event": "end", "status": "finished"}) + "\n")
+    assert scanner.poll()[0][0].status == "finished" and saves == [{"done", "live"}]
+
+
 def test_settled_runs_are_polled_in_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(10):
         make_run(tmp_path, f"r{i}", "finished", t=T0 + i)
@@ -161,7 +181,7 @@ def test_settled_runs_are_polled_in_turns(tmp_path: Path, monkeypatch: pytest.Mo
     scanner = RunsScanner(tmp_path, settled_per_poll=5)
     scanner.poll()
     stats: list[str] = []
-    monkeypatch.setattr("tui.runs._mtime", lambda path: stats.append(os.path.basename(path)) or None)
+    monkeypatch.setattr("tui.runs.mtime_ns", lambda path: stats.append(os.path.basename(path)) or None)
     scanner.poll()
     dirs = [name for name in stats if name not in ("run.json", "config.yaml", "meta.yaml")]
     assert dirs.count("live") == 1 and len(dirs) == 6  # the live run always, half the settled ones
