@@ -8,15 +8,13 @@ always starts from exactly what ran. Torch- and Textual-free.
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from torchx.config import ConfigError, load_config
-from torchx.events import EVENTS_FILE
-from torchx.experiment import CONFIG_FILE, RUN_JSON, default_run_name, read_json
+from torchx.experiment import CONFIG_FILE, default_run_name
+from tui.run_files import first_argv
 
 VALUE_FLAGS = frozenset({"--config", "--name", "--save-dir", "--gpu", "--resume"})
 # What the launcher adds for DDP on the CPU; the dialog's device choice adds them again.
@@ -48,18 +46,6 @@ def fork_prefill(run_dir: Path, now: float | None = None) -> ForkPrefill:
     return ForkPrefill(config, line, default_run_name(f"{stem}.yaml", now=now), note)
 
 
-def first_argv(run_dir: Path) -> list[str]:
-    """The argv of the run's first launch (`run.json`), else of its first `start` event."""
-    record = read_json(run_dir / RUN_JSON) or {}
-    launches = record.get("launches")
-    first: Any = launches[0] if isinstance(launches, list) and launches and isinstance(launches[0], dict) \
-        else record
-    argv = first.get("argv")
-    if not argv:
-        argv = _start_argv(run_dir / EVENTS_FILE)
-    return [str(a) for a in argv] if isinstance(argv, list) else []
-
-
 def split_argv(argv: list[str]) -> tuple[str | None, list[str]]:
     """(`--config` value, the overrides): the entry and its other flags left out."""
     config, overrides, i = None, [], 0
@@ -88,14 +74,3 @@ def _same_config(source: Path, overrides: list[str], own: Path) -> bool:
     except ConfigError:
         return False
 
-
-def _start_argv(events: Path) -> Any:
-    try:
-        with open(events, encoding="utf-8") as f:
-            for line in f:
-                event = json.loads(line)
-                if isinstance(event, dict) and event.get("event") == "start":
-                    return event.get("argv")
-    except (OSError, ValueError):
-        return None
-    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from diff_dirs import CONFIG, DIFFERING, changed_config, make_pair
@@ -101,3 +102,14 @@ def test_git_rows(tmp_path: Path) -> None:
     assert (rows["dirty"].left, rows["dirty"].right) == ("no", "yes")
     assert rows["uncommitted diff"].left == "none" and rows["uncommitted diff"].right.startswith("2 lines")
     assert rows["host"].kind == SAME
+
+
+def test_git_command_of_a_run_started_from_the_command_line(tmp_path: Path) -> None:
+    a, b = make_pair(tmp_path)
+    (a / "run.json").unlink()  # started with `python -m torchx.train_pl ...`: only its start event says how
+    events = (a / "events.jsonl").read_text().splitlines()
+    start = json.loads(events[0])
+    start["argv"] = ["python", "-m", "torchx.train_pl", "--config", "configs/digits.yaml", "seed=1"]
+    (a / "events.jsonl").write_text("\n".join([json.dumps(start), *events[1:]]) + "\n")
+    rows = {r.key: r for r in diff_runs(a, b).git}
+    assert rows["command"].left == "python -m torchx.train_pl --config configs/digits.yaml seed=1"
