@@ -19,6 +19,7 @@ import yaml
 
 from torchx.config import ConfigError, load_yaml
 from torchx.experiment import CONFIG_FILE, SRC_DIR, read_json
+from tui.run_facts import flatten
 from tui.run_files import first_start, reproduce
 
 CHANGED, ADDED, REMOVED, SAME = "changed", "added", "removed", "same"
@@ -37,26 +38,6 @@ class KeyDiff:
     kind: str
     left: str | None
     right: str | None
-
-
-def flatten(config: dict[str, Any]) -> dict[str, Any]:
-    """Leaf values by key path: `a.b.c`, list items as `a[0].b`. A list of plain values and an empty
-    mapping stay whole: `hidden: [256, 128]` reads better as one value than as two keys."""
-    leaves: dict[str, Any] = {}
-    for key, value in config.items():
-        _leaves(value, str(key), leaves)
-    return leaves
-
-
-def _leaves(value: Any, path: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
-        for key, item in value.items():
-            _leaves(item, f"{path}.{key}", out)
-    elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
-        for i, item in enumerate(value):
-            _leaves(item, f"{path}[{i}]", out)
-    else:
-        out[path] = value
 
 
 def format_value(value: Any) -> str:

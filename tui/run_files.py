@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from torchx.config import safe_load
 from torchx.experiment import CKPT_DIR, CONFIG_FILE, EVENTS_FILE, RUN_JSON, SRC_DIR, read_json
 
 _EPOCH_STEP = re.compile(r"epoch=(\d+).*?step=(\d+)")
@@ -157,7 +158,7 @@ def read_config(run_dir: Path, limit: int = 200_000) -> str:
 def monitor_from_config(text: str) -> tuple[str | None, str | None]:
     """(checkpoint.monitor, checkpoint.mode) from the run's resolved config."""
     try:
-        config = yaml.safe_load(text)
+        config = safe_load(text)
     except yaml.YAMLError:
         return None, None
     ckpt = config.get("checkpoint") if isinstance(config, dict) else None

@@ -8,13 +8,14 @@ from pathlib import Path
 from diff_dirs import CONFIG, DIFFERING, changed_config, make_pair
 
 from tui import diff
-from tui.diff import ADDED, CHANGED, REMOVED, SAME, diff_configs, diff_runs, diff_src, flatten, load_config
+from tui.diff import ADDED, CHANGED, REMOVED, SAME, diff_configs, diff_runs, diff_src, load_config
+from tui.run_facts import flatten
 
 
 def test_flatten_nested_mappings_and_lists() -> None:
     config = {"a": {"b": {"c": 1}, "empty": {}}, "hidden": [256, 128], "cbs": [{"name": "x", "args": {}}]}
-    assert flatten(config) == {"a.b.c": 1, "a.empty": {}, "hidden": [256, 128], "cbs[0].name": "x",
-                               "cbs[0].args": {}}
+    assert flatten(config) == {"a.b.c": 1, "a.empty": {}, "hidden[0]": 256, "hidden[1]": 128,
+                               "cbs[0].name": "x", "cbs[0].args": {}}
 
 
 def test_diff_configs_three_nested_keys() -> None:
@@ -34,7 +35,7 @@ def test_values_compare_as_written() -> None:
     rows = {r.key: r for r in diff_configs(a, b)}
     assert (rows["a"].kind, rows["a"].left, rows["a"].right) == (CHANGED, "1", "'1'")
     assert rows["b"].kind == SAME
-    assert (rows["c"].left, rows["c"].right) == ("[1, 2]", "[1, 3]")
+    assert rows["c[0]"].kind == SAME and (rows["c[1]"].left, rows["c[1]"].right) == ("2", "3")
 
 
 def test_missing_and_malformed_config_name_the_file(tmp_path: Path) -> None:
