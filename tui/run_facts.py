@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import yaml
 
 from torchx.config import safe_load
-from torchx.experiment import CONFIG_FILE, META_FILE
+from torchx.experiment import CONFIG_FILE, META_FILE, write_atomic
 
 Scalar = str | int | float | bool | None
 _TAG = re.compile(r"^[\w.+-]+$")
@@ -118,11 +117,4 @@ def write_meta(run_dir: Path, meta: Meta) -> None:
         path.unlink(missing_ok=True)
         return
     data = {"note": meta.note.strip(), "tags": list(meta.tags)}
-    fd, tmp = tempfile.mkstemp(dir=run_dir.parent, prefix=f".{run_dir.name}.{META_FILE}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yaml.safe_dump(data, f, sort_keys=False, allow_unicode=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True), temp_dir=run_dir.parent)
