@@ -43,6 +43,12 @@ class LaunchError(Exception):
     """A launch, stop or resume that could not be done, with a one-line reason."""
 
 
+def cpu_ddp_overrides(processes: int) -> list[str]:
+    """What a local launch adds, ahead of the user's overrides, for DDP over `processes` CPU ranks."""
+    return ["trainer_params.accelerator=cpu", f"trainer_params.devices={processes}",
+            "trainer_params.strategy=ddp"]
+
+
 @dataclass(frozen=True)
 class LaunchRequest:
     """Everything the launch dialog collects."""
@@ -61,11 +67,7 @@ class LaunchRequest:
         if self.gpus:
             return ["--gpu", ",".join(str(g) for g in self.gpus)], []
         if self.cpu_processes > 1:
-            return [], [
-                "trainer_params.accelerator=cpu",
-                f"trainer_params.devices={self.cpu_processes}",
-                "trainer_params.strategy=ddp",
-            ]
+            return [], cpu_ddp_overrides(self.cpu_processes)
         return ["--gpu", "cpu"], []
 
     def gpus_label(self) -> str:
