@@ -86,12 +86,23 @@ def is_reserved_only(run_dir: Path) -> bool:
     )
 
 
+def write_atomic(path: Path, text: str, temp_dir: Path | None = None) -> None:
+    """Write `text` through a temporary file and `os.replace`, so readers never see half a file; the
+    temporary file lies in `temp_dir` (default: beside `path`) and is removed when the write fails."""
+    prefix = f".{path.parent.name}.{path.name}." if temp_dir else f".{path.name}."
+    fd, tmp = tempfile.mkstemp(dir=temp_dir or path.parent, prefix=prefix)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON through a temporary file and `os.replace`, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
+    """`obj` as indented JSON, atomically (`write_atomic`)."""
+    write_atomic(path, json.dumps(obj, indent=2))
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,16 +18,15 @@ from typing import Any
 import yaml
 
 from torchx.config import ConfigError, load_yaml
-from torchx.events import EVENTS_FILE
 from torchx.experiment import CONFIG_FILE, SRC_DIR, read_json
-from tui.run_files import reproduce
+from tui.run_facts import flatten
+from tui.run_files import first_start, reproduce
 
 CHANGED, ADDED, REMOVED, SAME = "changed", "added", "removed", "same"
 GIT_FILES = frozenset({"git.json", "git.diff"})
 """The snapshot's git record: compared on the git tab, not as code."""
 MAX_FILE_BYTES = 1 << 20
 MAX_DIFF_LINES = 5000
-START_LINE_BYTES = 1 << 20
 NOT_SHOWN = "diff not shown"
 
 
@@ -40,26 +38,6 @@ class KeyDiff:
     kind: str
     left: str | None
     right: str | None
-
-
-def flatten(config: dict[str, Any]) -> dict[str, Any]:
-    """Leaf values by key path: `a.b.c`, list items as `a[0].b`. A list of plain values and an empty
-    mapping stay whole: `hidden: [256, 128]` reads better as one value than as two keys."""
-    leaves: dict[str, Any] = {}
-    for key, value in config.items():
-        _leaves(value, str(key), leaves)
-    return leaves
-
-
-def _leaves(value: Any, path: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
-        for key, item in value.items():
-            _leaves(item, f"{path}.{key}", out)
-    elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
-        for i, item in enumerate(value):
-            _leaves(item, f"{path}[{i}]", out)
-    else:
-        out[path] = value
 
 
 def format_value(value: Any) -> str:
@@ -197,11 +175,11 @@ def git_rows(a_dir: Path, b_dir: Path) -> list[KeyDiff]:
 
 
 def _git_facts(run_dir: Path) -> dict[str, str]:
-    card = reproduce(run_dir)
+    start = first_start(run_dir)
+    card = reproduce(run_dir, start.get("argv"), start.get("entry"))
     record = read_json(run_dir / SRC_DIR / "git.json") or {}
     status = record.get("status")
     changed = len(status.splitlines()) if isinstance(status, str) else None
-    start = first_start(run_dir)
     versions = start.get("versions")
     if not isinstance(versions, dict):
         versions = {}
@@ -228,17 +206,6 @@ def _diff_digest(path: Path) -> str:
         return "none"
     lines = data.count(b"\n")
     return f"{lines} lines, sha1 {hashlib.sha1(data).hexdigest()[:10]}"  # noqa: S324 - not security
-
-
-def first_start(run_dir: Path) -> dict[str, Any]:
-    """The run's first `start` event (its first line), without reading the rest of the log."""
-    try:
-        with open(run_dir / EVENTS_FILE, "rb") as f:
-            line = f.readline(START_LINE_BYTES)
-        event = json.loads(line)
-    except (OSError, ValueError):
-        return {}
-    return event if isinstance(event, dict) and event.get("event") == "start" else {}
 
 
 @dataclass(frozen=True)

@@ -8,19 +8,18 @@ always starts from exactly what ran. Torch- and Textual-free.
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torchx.config import ConfigError, load_config
-from torchx.events import EVENTS_FILE
-from torchx.experiment import CONFIG_FILE, RUN_JSON, default_run_name, read_json
+from torchx.experiment import CONFIG_FILE, default_run_name
+from tui.launcher import Launcher, cpu_ddp_overrides
+from tui.run_files import first_argv, first_launch
+from tui.slurm import SlurmLauncher, SlurmSpec
 
 VALUE_FLAGS = frozenset({"--config", "--name", "--save-dir", "--gpu", "--resume"})
-# What the launcher adds for DDP on the CPU; the dialog's device choice adds them again.
-CPU_DDP = ("trainer_params.accelerator=cpu", "trainer_params.strategy=ddp")
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,7 @@ class ForkPrefill:
 
 
 def fork_prefill(run_dir: Path, now: float | None = None) -> ForkPrefill:
+    launch = first_launch(run_dir)
     config_arg, overrides = split_argv(first_argv(run_dir))
     own = run_dir / CONFIG_FILE
     source = Path(config_arg) if config_arg else None
@@ -44,20 +44,8 @@ def fork_prefill(run_dir: Path, now: float | None = None) -> ForkPrefill:
         note = f"forked from '{run_dir.name}': {why}, so its own config.yaml (overrides included) is used"
         config = own
     stem = source.stem if source is not None else run_dir.name
-    line = shlex.join(without_device_overrides(overrides))
+    line = shlex.join(without_launcher_overrides(launch, overrides))
     return ForkPrefill(config, line, default_run_name(f"{stem}.yaml", now=now), note)
-
-
-def first_argv(run_dir: Path) -> list[str]:
-    """The argv of the run's first launch (`run.json`), else of its first `start` event."""
-    record = read_json(run_dir / RUN_JSON) or {}
-    launches = record.get("launches")
-    first: Any = launches[0] if isinstance(launches, list) and launches and isinstance(launches[0], dict) \
-        else record
-    argv = first.get("argv")
-    if not argv:
-        argv = _start_argv(run_dir / EVENTS_FILE)
-    return [str(a) for a in argv] if isinstance(argv, list) else []
 
 
 def split_argv(argv: list[str]) -> tuple[str | None, list[str]]:
@@ -76,10 +64,21 @@ def split_argv(argv: list[str]) -> tuple[str | None, list[str]]:
     return config, overrides
 
 
-def without_device_overrides(overrides: list[str]) -> list[str]:
-    if not all(flag in overrides for flag in CPU_DDP):
-        return overrides
-    return [o for o in overrides if o not in CPU_DDP and not o.startswith("trainer_params.devices=")]
+def without_launcher_overrides(launch: dict[str, Any], overrides: list[str]) -> list[str]:
+    """The user's own overrides: those the run's launcher added for its devices (`launch` is its first
+    `run.json` record) are left out, as the dialog's device choice adds its own. A run started from the
+    command line keeps every override: the user typed them all."""
+    if launch.get("backend") == SlurmLauncher.name:
+        try:
+            added = SlurmSpec(**launch.get("slurm") or {}).trainer_overrides()
+        except TypeError:
+            return overrides
+        return overrides[:-len(added)] if overrides[-len(added):] == added else overrides
+    if launch.get("backend") == Launcher.name and len(overrides) >= 3:
+        ranks = overrides[1].removeprefix("trainer_params.devices=")
+        if ranks.isdigit() and overrides[:3] == cpu_ddp_overrides(int(ranks)):
+            return overrides[3:]
+    return overrides
 
 
 def _same_config(source: Path, overrides: list[str], own: Path) -> bool:
@@ -88,14 +87,3 @@ def _same_config(source: Path, overrides: list[str], own: Path) -> bool:
     except ConfigError:
         return False
 
-
-def _start_argv(events: Path) -> Any:
-    try:
-        with open(events, encoding="utf-8") as f:
-            for line in f:
-                event = json.loads(line)
-                if isinstance(event, dict) and event.get("event") == "start":
-                    return event.get("argv")
-    except (OSError, ValueError):
-        return None
-    return None

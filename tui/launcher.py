@@ -14,8 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +29,7 @@ from torchx.experiment import (
     process_alive,
     read_json,
     reserve_run_dir,
+    write_atomic,
 )
 from torchx.session import ENV_RUN_DIR
 
@@ -40,6 +41,12 @@ DEFAULT_ENTRY = (sys.executable, "-m", "torchx.train_pl")
 
 class LaunchError(Exception):
     """A launch, stop or resume that could not be done, with a one-line reason."""
+
+
+def cpu_ddp_overrides(processes: int) -> list[str]:
+    """What a local launch adds, ahead of the user's overrides, for DDP over `processes` CPU ranks."""
+    return ["trainer_params.accelerator=cpu", f"trainer_params.devices={processes}",
+            "trainer_params.strategy=ddp"]
 
 
 @dataclass(frozen=True)
@@ -60,11 +67,7 @@ class LaunchRequest:
         if self.gpus:
             return ["--gpu", ",".join(str(g) for g in self.gpus)], []
         if self.cpu_processes > 1:
-            return [], [
-                "trainer_params.accelerator=cpu",
-                f"trainer_params.devices={self.cpu_processes}",
-                "trainer_params.strategy=ddp",
-            ]
+            return [], cpu_ddp_overrides(self.cpu_processes)
         return ["--gpu", "cpu"], []
 
     def gpus_label(self) -> str:
@@ -84,19 +87,11 @@ class Launcher:
 
     def launch(self, request: LaunchRequest) -> Path:
         """Reserve the directory, spawn the trainer, write `run.json`; raises LaunchError."""
-        try:
-            run_dir = reserve_run_dir(request.save_dir, request.name)
-        except (RunDirError, OSError) as exc:
-            raise LaunchError(str(exc)) from None
         flags, device_overrides = request.device_args()
         argv = [*self.entry, "--config", str(request.config), "--name", request.name,
                 "--save-dir", str(request.save_dir), *flags, *device_overrides, *request.overrides]
-        try:
-            self._spawn(run_dir, argv, request.gpus_label(), previous=None)
-        except LaunchError:
-            shutil.rmtree(run_dir, ignore_errors=True)
-            raise
-        return run_dir
+        return launch_in_new_dir(request, lambda run_dir: self._spawn(run_dir, argv, request.gpus_label(),
+                                                                       previous=None))
 
     def resume(self, run_dir: Path) -> None:
         """Relaunch a settled run in its own directory with `--resume <name>`."""
@@ -123,13 +118,25 @@ class Launcher:
         self.children = [p for p in self.children if p.poll() is None]
 
 
+def launch_in_new_dir(request: LaunchRequest, start: Callable[[Path], None]) -> Path:
+    """Reserve `save_dir/name` and `start` the run in it, any backend; a start that fails with a
+    LaunchError frees the name again. Raises LaunchError."""
+    try:
+        run_dir = reserve_run_dir(request.save_dir, request.name)
+    except (RunDirError, OSError) as exc:
+        raise LaunchError(str(exc)) from None
+    try:
+        start(run_dir)
+    except LaunchError:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    return run_dir
+
+
 def write_run_json(run_dir: Path, record: dict[str, Any]) -> None:
     """Atomically, through a temporary file beside the run directory, never in it: the trainer takes a
     reserved directory only while it holds nothing but the launcher's files."""
-    fd, tmp = tempfile.mkstemp(dir=run_dir.parent, prefix=f".{run_dir.name}.run.json.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=2)
-    os.replace(tmp, run_dir / RUN_JSON)
+    write_atomic(run_dir / RUN_JSON, json.dumps(record, indent=2), temp_dir=run_dir.parent)
 
 
 def run_record(proc: subprocess.Popen[bytes], argv: list[str], gpus: Any, launched_at: float,

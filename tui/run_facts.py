@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from torchx.experiment import CONFIG_FILE, META_FILE
+from torchx.config import safe_load
+from torchx.experiment import CONFIG_FILE, META_FILE, write_atomic
 
 Scalar = str | int | float | bool | None
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~8x faster on 10,000 first reads
 _TAG = re.compile(r"^[\w.+-]+$")
 
 
@@ -31,35 +30,48 @@ class Meta:
     error: str = ""
 
 
-def flatten(node: Any, prefix: str = "") -> dict[str, Scalar]:
-    """`{"a": {"b": [1, 2]}}` → `{"a.b.0": 1, "a.b.1": 2}`; an empty mapping or list is one `{}`/`[]` leaf."""
-    if isinstance(node, dict) and node:
-        items: Any = ((str(k), v) for k, v in node.items())
-    elif isinstance(node, list) and node:
-        items = ((str(i), v) for i, v in enumerate(node))
+def flatten(config: dict[str, Any]) -> dict[str, Any]:
+    """Leaf values by key path, the one syntax of the diff screen and the `cfg.` filter: mappings as
+    `a.b.c`, list items as `a.b[0]` (`{"a": {"b": [1, {"c": 2}]}}` → `a.b[0]`, `a.b[1].c`). An empty
+    mapping or list is one leaf."""
+    leaves: dict[str, Any] = {}
+    for key, value in config.items():
+        _leaves(value, str(key), leaves)
+    return leaves
+
+
+def _leaves(value: Any, path: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _leaves(item, f"{path}.{key}", out)
+    elif isinstance(value, list) and value:
+        for i, item in enumerate(value):
+            _leaves(item, f"{path}[{i}]", out)
     else:
-        leaf = node if isinstance(node, (str, int, float, bool)) or node is None else str(node)
-        return {prefix: "{}" if node == {} else "[]" if node == [] else leaf}
-    flat: dict[str, Scalar] = {}
-    for key, value in items:
-        flat.update(flatten(value, f"{prefix}.{key}" if prefix else key))
-    return flat
+        out[path] = value
+
+
+def _scalar(value: Any) -> Scalar:
+    """A leaf as the filter compares it and the row cache stores it (JSON): `{}`, `[]`, a date as text."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return "{}" if value == {} else "[]" if value == [] else str(value)
 
 
 def read_config_values(run_dir: str | os.PathLike[str]) -> dict[str, Scalar]:
     """The run's resolved `config.yaml`, flattened; empty when missing or unreadable."""
     try:
         with open(os.path.join(run_dir, CONFIG_FILE), encoding="utf-8") as f:
-            data = yaml.load(f, Loader=_Loader)  # noqa: S506 - a SafeLoader
+            data = safe_load(f)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}
-    return flatten(data) if isinstance(data, dict) else {}
+    return {key: _scalar(value) for key, value in flatten(data).items()} if isinstance(data, dict) else {}
 
 
 def read_meta(run_dir: str | os.PathLike[str]) -> Meta:
     path = Path(run_dir) / META_FILE
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
+        data = safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Meta()
     except (OSError, UnicodeDecodeError) as exc:
@@ -105,11 +117,4 @@ def write_meta(run_dir: Path, meta: Meta) -> None:
         path.unlink(missing_ok=True)
         return
     data = {"note": meta.note.strip(), "tags": list(meta.tags)}
-    fd, tmp = tempfile.mkstemp(dir=run_dir.parent, prefix=f".{run_dir.name}.{META_FILE}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yaml.safe_dump(data, f, sort_keys=False, allow_unicode=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True), temp_dir=run_dir.parent)

@@ -5,6 +5,7 @@ Torch- and Textual-free; the view calls these from its worker.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -14,10 +15,12 @@ from typing import Any
 
 import yaml
 
-from torchx.experiment import CKPT_DIR, CONFIG_FILE, RUN_JSON, SRC_DIR, read_json
+from torchx.config import safe_load
+from torchx.experiment import CKPT_DIR, CONFIG_FILE, EVENTS_FILE, RUN_JSON, SRC_DIR, read_json
 
 _EPOCH_STEP = re.compile(r"epoch=(\d+).*?step=(\d+)")
 STALE_S = 2.0
+START_LINE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -77,15 +80,38 @@ class Reproduce:
     config: str
 
 
-def reproduce(run_dir: Path, start_argv: list[str] | None = None, entry: str | None = None) -> Reproduce:
-    """The exact command that launched the run, its git state and where its code snapshot lies."""
+def first_launch(run_dir: Path) -> dict[str, Any]:
+    """The run's first launch as `run.json` records it (empty for a run started from the command line)."""
     record = read_json(run_dir / RUN_JSON) or {}
     launches = record.get("launches")
-    first = record
     if isinstance(launches, list) and launches and isinstance(launches[0], dict):
-        first = launches[0]
-    argv = first.get("argv") or start_argv or []
-    command = shlex.join(str(a) for a in argv) if isinstance(argv, list) else str(argv)
+        return launches[0]
+    return record
+
+
+def first_start(run_dir: Path) -> dict[str, Any]:
+    """The run's first `start` event (its first line), without reading the rest of the log."""
+    try:
+        with open(run_dir / EVENTS_FILE, "rb") as f:
+            line = f.readline(START_LINE_BYTES)
+        event = json.loads(line)
+    except (OSError, ValueError):
+        return {}
+    return event if isinstance(event, dict) and event.get("event") == "start" else {}
+
+
+def first_argv(run_dir: Path, start_argv: Any = None) -> list[str]:
+    """The argv of the run's first launch (`run.json`), else of its first `start` event (`start_argv`
+    when the caller has read it already)."""
+    argv = first_launch(run_dir).get("argv")
+    if not argv:
+        argv = start_argv if start_argv is not None else first_start(run_dir).get("argv")
+    return [str(a) for a in argv] if isinstance(argv, (list, tuple)) else []
+
+
+def reproduce(run_dir: Path, start_argv: Any = None, entry: str | None = None) -> Reproduce:
+    """The exact command that launched the run, its git state and where its code snapshot lies."""
+    command = shlex.join(first_argv(run_dir, start_argv))
     git = read_json(run_dir / SRC_DIR / "git.json") or {}
     src = run_dir / SRC_DIR
     diff = src / "git.diff"
@@ -132,7 +158,7 @@ def read_config(run_dir: Path, limit: int = 200_000) -> str:
 def monitor_from_config(text: str) -> tuple[str | None, str | None]:
     """(checkpoint.monitor, checkpoint.mode) from the run's resolved config."""
     try:
-        config = yaml.safe_load(text)
+        config = safe_load(text)
     except yaml.YAMLError:
         return None, None
     ckpt = config.get("checkpoint") if isinstance(config, dict) else None

@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from torchx.experiment import RUN_JSON, SLURM_SCRIPT, RunDirError, read_json, reserve_run_dir, run_status
+from torchx.experiment import RUN_JSON, SLURM_SCRIPT, read_json, run_status
 from torchx.stopping import REQUEUE_EXIT
 from torchx.summary import RunSummary
-from tui.launcher import LaunchError, LaunchRequest, with_history, write_run_json
+from tui.launcher import LaunchError, LaunchRequest, launch_in_new_dir, with_history, write_run_json
 
 # Slurm's job states by what they mean for a run; any other state counts as ended.
 QUEUED = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
@@ -177,7 +177,10 @@ def _run(cmd: list[str]) -> str:
 def submit(run_dir: Path, script: str) -> str:
     """Write `slurm.sbatch` into the run directory and submit it; return the job id."""
     path = run_dir / SLURM_SCRIPT
-    path.write_text(script, encoding="utf-8")
+    try:
+        path.write_text(script, encoding="utf-8")
+    except OSError as exc:
+        raise LaunchError(f"{path}: cannot write the batch script ({exc.strerror or exc})") from None
     return _run(["sbatch", "--parsable", str(path)]).strip().split(";")[0]
 
 
@@ -303,18 +306,10 @@ class SlurmLauncher:
 
     def launch(self, request: LaunchRequest) -> Path:
         """Reserve the directory, submit the job, write `run.json`; raises LaunchError."""
-        try:
-            run_dir = reserve_run_dir(request.save_dir, request.name)
-        except (RunDirError, OSError) as exc:
-            raise LaunchError(str(exc)) from None
         args = ["--config", str(request.config), "--name", request.name,
                 "--save-dir", str(request.save_dir.resolve()), *request.overrides]
-        try:
-            self._submit(run_dir, args, request.slurm or SlurmSpec(), previous=None)
-        except LaunchError:
-            shutil.rmtree(run_dir, ignore_errors=True)
-            raise
-        return run_dir
+        spec = request.slurm or SlurmSpec()
+        return launch_in_new_dir(request, lambda run_dir: self._submit(run_dir, args, spec, previous=None))
 
     def resume(self, run_dir: Path) -> None:
         """Submit the run again with `--resume <name>`, with the Slurm fields it was launched with."""

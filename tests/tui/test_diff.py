@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from diff_dirs import CONFIG, DIFFERING, changed_config, make_pair
 
 from tui import diff
-from tui.diff import ADDED, CHANGED, REMOVED, SAME, diff_configs, diff_runs, diff_src, flatten, load_config
+from tui.diff import ADDED, CHANGED, REMOVED, SAME, diff_configs, diff_runs, diff_src, load_config
+from tui.run_facts import flatten
 
 
 def test_flatten_nested_mappings_and_lists() -> None:
     config = {"a": {"b": {"c": 1}, "empty": {}}, "hidden": [256, 128], "cbs": [{"name": "x", "args": {}}]}
-    assert flatten(config) == {"a.b.c": 1, "a.empty": {}, "hidden": [256, 128], "cbs[0].name": "x",
-                               "cbs[0].args": {}}
+    assert flatten(config) == {"a.b.c": 1, "a.empty": {}, "hidden[0]": 256, "hidden[1]": 128,
+                               "cbs[0].name": "x", "cbs[0].args": {}}
 
 
 def test_diff_configs_three_nested_keys() -> None:
@@ -33,7 +35,7 @@ def test_values_compare_as_written() -> None:
     rows = {r.key: r for r in diff_configs(a, b)}
     assert (rows["a"].kind, rows["a"].left, rows["a"].right) == (CHANGED, "1", "'1'")
     assert rows["b"].kind == SAME
-    assert (rows["c"].left, rows["c"].right) == ("[1, 2]", "[1, 3]")
+    assert rows["c[0]"].kind == SAME and (rows["c[1]"].left, rows["c[1]"].right) == ("2", "3")
 
 
 def test_missing_and_malformed_config_name_the_file(tmp_path: Path) -> None:
@@ -101,3 +103,14 @@ def test_git_rows(tmp_path: Path) -> None:
     assert (rows["dirty"].left, rows["dirty"].right) == ("no", "yes")
     assert rows["uncommitted diff"].left == "none" and rows["uncommitted diff"].right.startswith("2 lines")
     assert rows["host"].kind == SAME
+
+
+def test_git_command_of_a_run_started_from_the_command_line(tmp_path: Path) -> None:
+    a, b = make_pair(tmp_path)
+    (a / "run.json").unlink()  # started with `python -m torchx.train_pl ...`: only its start event says how
+    events = (a / "events.jsonl").read_text().splitlines()
+    start = json.loads(events[0])
+    start["argv"] = ["python", "-m", "torchx.train_pl", "--config", "configs/digits.yaml", "seed=1"]
+    (a / "events.jsonl").write_text("\n".join([json.dumps(start), *events[1:]]) + "\n")
+    rows = {r.key: r for r in diff_runs(a, b).git}
+    assert rows["command"].left == "python -m torchx.train_pl --config configs/digits.yaml seed=1"

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from conftest import wait_until
-from helpers import make_app, row, select
+from helpers import configs_dir, make_app, row, select
 from rundirs import make_run
 from textual.widgets import Input
 
 from torchx.config import dump_config, load_config
-from tui.fork import split_argv, without_device_overrides
+from tui.fork import fork_prefill, split_argv, without_launcher_overrides
+from tui.launcher import cpu_ddp_overrides
 from tui.screens.launch import LaunchScreen
+from tui.slurm import SlurmSpec, entry_command
 
 OVERRIDES = ["trainer_params.max_epochs=3", "train_wrapper.args.optim_spec.args.lr=0.001"]
 OK = (sys.executable, "-c", "import sys; sys.exit(0)")
@@ -71,8 +74,30 @@ async def test_fork_of_a_run_whose_config_changed_uses_its_own_config(tmp_path: 
 
 
 def test_argv_split() -> None:
-    argv = ["python", "-m", "torchx.train_pl", "--config", "c.yaml", "--name", "n", "--gpu", "0,1", "a.b=1",
-            "trainer_params.accelerator=cpu", "trainer_params.devices=4", "trainer_params.strategy=ddp"]
-    config, overrides = split_argv(argv)
-    assert config == "c.yaml" and without_device_overrides(overrides) == ["a.b=1"]
-    assert without_device_overrides(["trainer_params.devices=4"]) == ["trainer_params.devices=4"]
+    argv = ["python", "-m", "torchx.train_pl", "--config", "c.yaml", "--name", "n", "--gpu", "0,1", "a.b=1"]
+    assert split_argv(argv) == ("c.yaml", ["a.b=1"])
+
+
+def test_only_the_device_overrides_the_launcher_added_are_left_out() -> None:
+    mine = ["a.b=1", "trainer_params.devices=4"]
+    local = {"backend": "local"}
+    assert without_launcher_overrides(local, [*cpu_ddp_overrides(2), *mine]) == mine
+    assert without_launcher_overrides(local, mine) == mine
+    assert without_launcher_overrides({}, [*cpu_ddp_overrides(2), *mine]) == [*cpu_ddp_overrides(2), *mine]
+
+
+def test_fork_of_a_slurm_run_keeps_the_users_overrides_only(tmp_path: Path) -> None:
+    """Slurm's launcher appends num_nodes/devices/accelerator/strategy after the user's overrides."""
+    configs = configs_dir(tmp_path)
+    run = make_run(tmp_path / "save", "on-slurm", "finished")
+    spec = SlurmSpec(nodes=2, tasks_per_node=4, gpus_per_node=4)
+    args = ["--config", str(configs / "digits.yaml"), "--name", run.name, "--save-dir", str(run.parent),
+            *OVERRIDES, "trainer_params.devices=1"]
+    launch = {**json.loads((run / "run.json").read_text()), "backend": "slurm", "slurm": asdict(spec),
+              "argv": entry_command(args, spec)}
+    (run / "run.json").write_text(json.dumps({**launch, "launches": [launch]}))
+    (run / "config.yaml").write_text(dump_config(load_config(configs / "digits.yaml",
+                                                             [*OVERRIDES, *spec.trainer_overrides()])))
+    prefill = fork_prefill(run)
+    assert prefill.config == configs / "digits.yaml"
+    assert prefill.overrides == " ".join([*OVERRIDES, "trainer_params.devices=1"])

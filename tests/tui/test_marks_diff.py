@@ -77,13 +77,13 @@ async def test_diff_of_two_marked_runs(tmp_path: Path) -> None:
         assert (screen.a.name, screen.b.name) == ("base-run", "lr-run")  # older is A
         assert screen.shown_keys() == sorted(DIFFERING)
         text = screen_text(app)
-        assert "3 of 22 keys differ" in text
+        assert "3 of 23 keys differ" in text
         assert "~  train_wrapper.args.optim_spec.args." in text and "0.002" in text and "0.001" in text
         assert "+  train_wrapper.args.sched_spec.args." in text and "(missing)" in text
         assert "-  trainer_params.gradient_clip_val" in text
         assert "data_module.args.batch_size" not in text
         await pilot.press("a")
-        assert len(screen.shown_keys()) == 22
+        assert len(screen.shown_keys()) == 23
         assert "data_module.args.batch_size" in screen_text(app)
         await pilot.press("a")
         assert screen.shown_keys() == sorted(DIFFERING)

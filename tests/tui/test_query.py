@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime
+from pathlib import Path
 
 import pytest
+import yaml
+from diff_dirs import CONFIG
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tui.diff import diff_configs
 from tui.query import Order, QueryError, parse, sort_rows
-from tui.run_facts import flatten, parse_tags
+from tui.run_facts import flatten, parse_tags, read_config_values
 from tui.runs import RunRow
 
 LR = "train_wrapper.args.optim_spec.args.lr"
@@ -124,6 +129,16 @@ def test_sort_orders() -> None:
 
 def test_flatten_and_tags() -> None:
     assert flatten({"a": {"b": [1, {"c": None}], "e": {}}, "f": []}) == {
-        "a.b.0": 1, "a.b.1.c": None, "a.e": "{}", "f": "[]"}
+        "a.b[0]": 1, "a.b[1].c": None, "a.e": {}, "f": []}
     assert parse_tags(" baseline, lr-sweep  baseline ") == (("baseline", "lr-sweep"), None)
     assert parse_tags("ok bad:tag") == ((), "tag 'bad:tag': use letters, digits and . _ + - only")
+
+
+def test_every_key_the_diff_shows_filters_its_run(tmp_path: Path) -> None:
+    """A key path copied from the diff screen, with its value as shown there, selects the run."""
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(CONFIG, sort_keys=False))
+    row = run("r", cfg=read_config_values(tmp_path))
+    keys = [d.key for d in diff_configs(CONFIG, CONFIG)]
+    assert "train_wrapper.args.model_spec.args.hidden[1]" in keys and "callbacks[0].name" in keys
+    for d in diff_configs(CONFIG, CONFIG):
+        assert parse(shlex.quote(f"cfg.{d.key}={d.left}")).matches(row), d

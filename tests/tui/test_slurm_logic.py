@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from torchx.summary import RunSummary
-from tui.slurm import GONE, SlurmSpec, extra_lines, sbatch_script, slurm_run_status, spec_from_fields
+from tui.launcher import LaunchError, LaunchRequest
+from tui.slurm import (
+    GONE,
+    SlurmLauncher,
+    SlurmSpec,
+    extra_lines,
+    sbatch_script,
+    slurm_run_status,
+    spec_from_fields,
+)
 
 T = 1_795_000_000.0
 HOST = "login1"
@@ -95,3 +104,14 @@ RESUMED = {**LAUNCH, "launched_at": T + 100}
 def test_status_from_events_and_job_state(events: tuple[dict[str, Any], ...], run_json: dict[str, Any],
                                           state: str | None, status: str) -> None:
     assert slurm_run_status(summary(*events), run_json, state, HOST) == status
+
+
+def test_a_batch_script_that_cannot_be_written_is_a_launch_error_that_frees_the_name(tmp_path: Path) -> None:
+    """The run directory can be made (its path is just short enough); its script's path is over PATH_MAX."""
+    name, save = "run", tmp_path
+    while len(str(save / name)) < 4090:
+        save = save / ("d" * min(200, 4090 - len(str(save / name)) - 1))
+    request = LaunchRequest(Path("configs/digits.yaml"), name, save, slurm=SlurmSpec())
+    with pytest.raises(LaunchError, match=r"slurm\.sbatch: cannot write the batch script"):
+        SlurmLauncher(workdir=tmp_path).launch(request)
+    assert not (save / name).exists()
