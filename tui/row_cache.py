@@ -11,13 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE
-from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON
+from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON, write_atomic
 
 VERSION = 3
 Key = tuple[int, int, int, int | None, int | None, int | None]
@@ -70,9 +69,6 @@ def save(path: Path, rows: dict[str, tuple[Key, Any]]) -> None:
                "rows": {name: {"key": list(key), "row": asdict(row)} for name, (key, row) in rows.items()}}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json.dumps(payload, separators=(",", ":")))
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(payload, separators=(",", ":")))
     except OSError:
         pass
