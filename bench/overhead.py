@@ -36,8 +36,8 @@ one epoch and skipping the first epoch. So process start, imports, data set-up, 
 boundary (validation, checkpoints, scheduler, loader restart) are left out: the figure is the steady
 cost of one training step, data loading included. Repetitions are interleaved (baseline, plain,
 lightning_raw, lightning_logged, lightning; then the same with the order rotated) so that machine noise
-hits all variants alike; a variant's time is the median over repetitions, and ratios are to the baseline of the
-same run.
+hits all variants alike; a variant's time is the median over repetitions, and ratios are to the
+baseline of the same run.
 
 The clock is the process's CPU time by default (`--clock cpu`): on a shared machine it leaves out the
 time a process waits for a core, which wall time counts at random. These runs are single-threaded and do
@@ -45,8 +45,9 @@ no blocking I/O in the timed window, so on an idle machine the two should agree;
 work of any helper thread (TensorBoard's writer), which can only overstate an entry's overhead.
 
 Targets: `plain` <= 1.05x the baseline on `mlp` and <= 1.01x on `cnn`; `lightning` <= 1.03x
-`lightning_raw` (and, for torchx's callbacks alone, <= 1.03x `lightning_logged`). The table says whether each holds; the last line printed is one JSON object of ratios
-to the baseline: `{"mlp": {"plain": r, "lightning_raw": r, "lightning_logged": r, "lightning": r}, "cnn": {...}}`.
+`lightning_raw` (and, for torchx's callbacks alone, <= 1.03x `lightning_logged`). The table says
+whether each holds; the last line printed is one JSON object of ratios to the baseline:
+`{"mlp": {"plain": r, "lightning_raw": r, "lightning_logged": r, "lightning": r}, "cnn": {...}}`.
 """
 
 from __future__ import annotations
@@ -226,9 +227,8 @@ def train_lightning(config: dict[str, Any], run_dir: Path, logged: bool) -> list
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import ModelCheckpoint
 
-    from torchx.loggers import TensorBoard
-
     from torchx import datasets, wrappers
+    from torchx.loggers import TensorBoard
 
     class Stamps(pl.Callback):  # defined here so that the baseline's process never imports Lightning
         def __init__(self, every: int) -> None:
@@ -313,7 +313,8 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(workloads) - {w.name for w in WORKLOADS})
     if unknown:
         raise SystemExit(f"bench/overhead.py: --workloads: unknown {', '.join(unknown)}")
-    settings = Settings(args.reps or (1 if args.quick else 3), args.quick, args.threads, args.clock, workloads)
+    reps = args.reps or (1 if args.quick else 3)
+    settings = Settings(reps, args.quick, args.threads, args.clock, workloads)
     with tempfile.TemporaryDirectory(prefix="torchx-bench-") as tmp:
         times = measure(settings, Path(tmp))
     print_table(times, settings)

@@ -136,7 +136,9 @@ class EventReader:
             lines = complete.split(b"\n")  # decoded line by line: only the bad lines are lost
         events = []
         decode, line_no, last = _DECODER.raw_decode, self.line_no, len(lines) - 1
-        mark = (_STEP_MARK if isinstance(lines[0], str) else _STEP_MARK.encode()) if self.last_step_only else None
+        mark = None
+        if self.last_step_only:
+            mark = _STEP_MARK if isinstance(lines[0], str) else _STEP_MARK.encode()
         for i, line in enumerate(lines):
             line_no += 1
             if mark is not None and i < last and mark in line[:_MARK_WITHIN] \

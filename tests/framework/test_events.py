@@ -128,7 +128,8 @@ def test_last_step_only_folds_to_the_same_summary(tmp_path: Path) -> None:
     events, few = full.read_new(), lean.read_new()
     assert [e["event"] for e in few] == ["start", "step", "epoch", "step", "epoch", "step"]
     assert few[1]["step"] == 500 and few[3]["step"] == 1000 and few[5]["step"] == 1002
-    assert [b.line_no for b in full.bad_lines] == [1005, 1007] and [b.line_no for b in lean.bad_lines] == [1007]
+    assert [b.line_no for b in full.bad_lines] == [1005, 1007]
+    assert [b.line_no for b in lean.bad_lines] == [1007]
     a, b = RunSummary(), RunSummary()
     a.update(events)
     b.update(few)

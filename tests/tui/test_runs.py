@@ -147,8 +147,12 @@ def test_settled_rows_are_cached_between_sessions(tmp_path: Path, monkeypatch: p
                             "metrics": {"val/acc": 0.99}}) + "\n")
     reads: list[str] = []
     original = EventReader.read_new
-    monkeypatch.setattr(EventReader, "read_new", lambda self, *a, **kw: reads.append(Path(self.path).parent.name)
-                        or original(self, *a, **kw))
+
+    def counted(self: EventReader, *a: object, **kw: object) -> list:
+        reads.append(Path(self.path).parent.name)
+        return original(self, *a, **kw)
+
+    monkeypatch.setattr(EventReader, "read_new", counted)
     second = by_name(RunsScanner(save, cache_dir=cache).poll()[0])
     assert sorted(set(reads)) == ["r0", "r3"]  # the changed one and the running one
     assert second["r1"] == first["r1"] and second["r2"] == first["r2"]

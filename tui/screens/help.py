@@ -8,7 +8,6 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-
 ONE_COLUMN_ROWS = 14
 
 
