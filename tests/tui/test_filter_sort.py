@@ -91,3 +91,16 @@ async def test_sort_by_a_column_and_reverse(tmp_path: Path) -> None:
             await pilot.press("enter")
             await wait_until(pilot, lambda e=expected: shown(app) == e, 5, f"sorted {expected}")
         assert table(app).order.descending
+
+
+async def test_a_fixed_query_clears_the_error_and_shows_the_counts(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    make_runs(app.settings.save_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: len(shown(app)) == 3, 10, "three runs")
+        await type_filter(pilot, "val/acc>x")
+        await wait_until(pilot, lambda: "not a number" in screen_text(app), 5, "the error")
+        await type_filter(pilot, "big")
+        await wait_until(pilot, lambda: shown(app) == ["lr-big"], 5, "the fixed query applied")
+        await wait_until(pilot, lambda: "1 of 3 runs" in screen_text(app), 5, "the counts")
+        assert "not a number" not in screen_text(app)

@@ -161,7 +161,7 @@ class RunsScreen(Screen[None]):
 
     def _show_counts(self) -> None:
         table, bar = self.table, self.query_one(FilterBar)
-        if table.run_filter and "error" not in bar.query_one("#filter-status").classes:
+        if table.run_filter and not bar.has_error:
             bar.show_status(f"{len(table.shown)} of {len(table.runs)} runs · sorted by {table.order.label()}")
 
     # ---- marks, diff, compare ----
