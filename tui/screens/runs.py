@@ -128,8 +128,8 @@ class RunsScreen(Screen[None]):
         self.query_one(FilterBar).open()
 
     def action_clear(self) -> None:
-        """`escape`: clears the filter if there is one, else the marks."""
-        if self.table.run_filter:
+        """`escape`: closes the filter bar and clears its filter if either is there, else clears the marks."""
+        if self.table.run_filter or self.query_one(FilterBar).is_open:
             self.query_one(FilterBar).clear()
             self.table.focus()
         else:

@@ -50,6 +50,10 @@ class FilterBar(Static):
         return self.query_one("#filter-input", Input)
 
     @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    @property
     def has_error(self) -> bool:
         """The line does not parse; the table still shows the last good query."""
         return self.query_one("#filter-status").has_class("error")
