@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -174,9 +175,17 @@ def test_empty_trash_and_restore_refusals(tmp_path: Path) -> None:
     assert count == 1 and size > 0 and not (tmp_path / ".trash").exists()
 
 
-async def test_empty_the_trash_after_a_confirmation(tmp_path: Path) -> None:
+async def test_empty_the_trash_after_a_confirmation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tui.screens.confirm import ConfirmScreen
 
+    walks: list[bool] = []
+
+    def trash_size(save_dir: Path) -> tuple[int, int]:  # the real walk, noting whether the UI thread did it
+        walks.append(threading.current_thread() is threading.main_thread())
+        return measure_trash(save_dir)
+
+    measure_trash = tidy.trash_size
+    monkeypatch.setattr(tidy, "trash_size", trash_size)
     app = make_app(tmp_path)
     save = app.settings.save_dir
     make_run(save, "keep", "finished")
@@ -188,7 +197,8 @@ async def test_empty_the_trash_after_a_confirmation(tmp_path: Path) -> None:
         assert "trash: 1 entry" in screen_text(app)
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the confirmation")
-        assert "cannot be undone" in screen_text(app)
+        assert "1 deleted run(s)" in screen_text(app) and "cannot be undone" in screen_text(app)
+        assert walks and not any(walks)  # the dialog's worker measured the trash, not the UI thread
         await pilot.press("y")
         await wait_until(pilot, lambda: any("emptied the trash: 1 entry," in n for n in notes(app)), 10,
                          "the trash emptied")

@@ -248,7 +248,8 @@ class RunsScreen(Screen[None]):
     def action_kill(self) -> None:
         name = self._selected(ACTIVE | {"lost"}, "kill")  # lost: ranks or workers may linger
         if name:
-            question = f"Kill run '{name}'? ({backends.kill_note(self.settings.save_dir / name)})"
+            tracker = self.scanner.trackers.get(name)
+            question = f"Kill run '{name}'? ({backends.kill_note(tracker.run_json if tracker else None)})"
             self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(name))
 
     def action_resume(self) -> None:
@@ -333,7 +334,7 @@ class RunsScreen(Screen[None]):
         if request.kind != "empty":
             self.tidy_run(name, request.kind)
             return
-        count, size = tidy.trash_size(self.settings.save_dir)
+        count, size = request.trash
         question = (f"Empty the trash: {count} deleted run(s) or checkpoint set(s), {tidy.size_text(size)}? "
                     "This cannot be undone.")
         self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.empty_trash())

@@ -22,6 +22,8 @@ from tui.runs import SETTLED, RunRow, clip, status_text
 class TidyRequest:
     kind: str
     """"run" (delete it), "checkpoints" (prune them) or "empty" (empty the trash)."""
+    trash: tuple[int, int] = (0, 0)
+    """The trash's (entries, bytes) as the dialog measured them, for the question before emptying it."""
 
 
 class TidyScreen(ModalScreen[TidyRequest | None]):
@@ -50,6 +52,7 @@ class TidyScreen(ModalScreen[TidyRequest | None]):
         self.row = row
         self.save_dir = save_dir
         self.run_size: tidy.RunSize | None = None
+        self.trash: tuple[int, int] | None = None
         self._asking: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -71,7 +74,7 @@ class TidyScreen(ModalScreen[TidyRequest | None]):
 
     @on(RunSized)
     def sized(self, message: RunSized) -> None:
-        self.run_size = message.size
+        self.run_size, self.trash = message.size, message.trash
         size, (entries, trash_bytes) = message.size, message.trash
         lines = [f"{status_text(self.row)} · {tidy.size_text(size.total)} on disk · checkpoints "
                  f"{tidy.size_text(size.ckpt)} in {len(size.files)} file(s)"]
@@ -110,7 +113,10 @@ class TidyScreen(ModalScreen[TidyRequest | None]):
         self.dismiss(TidyRequest(self._asking or "run"))
 
     def action_empty_trash(self) -> None:
-        self.dismiss(TidyRequest("empty"))
+        if self.trash is None:
+            self.query_one("#tidy-status", Static).update("✘ still measuring the trash: press t again")
+            return
+        self.dismiss(TidyRequest("empty", self.trash))
 
     def action_close(self) -> None:
         self.workers.cancel_node(self)
