@@ -31,6 +31,7 @@ from tui.screens.notes import NotesScreen
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
 from tui.screens.sort import SortScreen
 from tui.screens.tidy import TidyRequest, TidyScreen
+from tui.slurm import SlurmError
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.runs_table import RunsTable
 
@@ -342,7 +343,12 @@ class RunsScreen(Screen[None]):
     @work(thread=True, group="actions")
     def tidy_run(self, name: str, kind: str) -> None:
         """The process check is done again here, whatever the table last showed."""
-        busy = backends.busy(self._handle(name))
+        try:
+            busy = backends.busy(self._handle(name))
+        except SlurmError as exc:
+            text = f"cannot delete '{name}': Slurm cannot say whether it runs ({exc})"
+            self.post_message(ActionFinished(text, error=True))
+            return
         if trash_and_report(self.post_message, self.settings.save_dir, name, kind, busy):
             self.scanner.refresh_soon(name)
 
