@@ -73,8 +73,19 @@ def dir_size(path: Path) -> int:
 
 
 def run_size(run_dir: Path) -> RunSize:
-    """The run's size, its checkpoints' size, and which checkpoints a prune keeps: `last.ckpt`, the
-    best `save_top_k` by the config's monitor and mode, and any file no `ckpt` event describes."""
+    """The run's size, its checkpoints' size, and which checkpoints a prune keeps (`checkpoint_files`)."""
+    files = checkpoint_files(run_dir)
+    return RunSize(dir_size(run_dir), sum(f.size for f in files), files)
+
+
+def prunable(run_dir: Path) -> tuple[CheckpointFile, ...]:
+    """The checkpoints a prune moves to the trash; looks at `ckpt/` only, not the whole run directory."""
+    return tuple(f for f in checkpoint_files(run_dir) if not f.keep)
+
+
+def checkpoint_files(run_dir: Path) -> tuple[CheckpointFile, ...]:
+    """The run's checkpoints, prunable last, with what a prune keeps: `last.ckpt`, the best `save_top_k`
+    by the config's monitor and mode, and any file no `ckpt` event describes."""
     ckpt_events: dict[str, dict[str, Any]] = {}
     for event in EventReader(run_dir / EVENTS_FILE).read_new():
         if event.get("event") == "ckpt" and isinstance(event.get("path"), str):
@@ -92,8 +103,7 @@ def run_size(run_dir: Path) -> RunSize:
         keep = ("last" if c.name == LAST_CKPT else "best" if c.name in best
                 else "" if described else "unknown")
         files.append(CheckpointFile(c.name, c.size, keep))
-    ckpt = sum(f.size for f in files)
-    return RunSize(dir_size(run_dir), ckpt, tuple(sorted(files, key=lambda f: (f.keep == "", f.name))))
+    return tuple(sorted(files, key=lambda f: (f.keep == "", f.name)))
 
 
 def _save_top_k(config_text: str) -> int:
@@ -192,15 +202,6 @@ def empty_trash(save_dir: Path) -> tuple[int, int]:
     if (save_dir / TRASH_DIR).exists():
         raise TidyError(f"could not delete all of {save_dir / TRASH_DIR}")
     return count, size
-
-
-def size_text(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
 
 
 def _new_entry(save_dir: Path, name: str, now: float | None, what: str, kind: str = "run",

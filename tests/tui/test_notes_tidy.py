@@ -146,6 +146,15 @@ async def test_prune_keeps_last_best_and_unknown_then_undo(tmp_path: Path) -> No
         await wait_until(pilot, lambda: len(list((run / "ckpt").iterdir())) == 5, 10, "the checkpoints back")
 
 
+def test_prunable_reads_only_the_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = make_run(tmp_path, "big", "finished")
+    with_checkpoints(run)
+    expected = [f for f in tidy.run_size(run).files if not f.keep]
+    monkeypatch.setattr(tidy, "dir_size", lambda path: pytest.fail(f"walked {path}"))
+    assert [f.name for f in tidy.prunable(run)] == [f.name for f in expected] == [
+        "best-epoch=1.ckpt", "epoch=0.ckpt"]
+
+
 def test_process_check_refuses_whatever_the_status_said(tmp_path: Path, reap_tmp: None) -> None:
     """The worker's own check: a run whose launcher child is alive is never moved."""
     from tui.backends import busy, handle

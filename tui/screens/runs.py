@@ -13,10 +13,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from tui import backends, tidy
+from tui import backends
 from tui.fork import fork_prefill
 from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
 from tui.run_facts import Meta
+from tui.run_text import size_text
 from tui.runs import ACTIVE, NOT_A_RUN, RESUMABLE, RunRow, RunsScanner
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.history_actions import (
@@ -336,7 +337,7 @@ class RunsScreen(Screen[None]):
             self.tidy_run(name, request.kind)
             return
         count, size = request.trash
-        question = (f"Empty the trash: {count} deleted run(s) or checkpoint set(s), {tidy.size_text(size)}? "
+        question = (f"Empty the trash: {count} deleted run(s) or checkpoint set(s), {size_text(size)}? "
                     "This cannot be undone.")
         self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.empty_trash())
 

@@ -15,6 +15,7 @@ from textual.widgets import Input, Static
 
 from tui import tidy
 from tui.messages import RunSized
+from tui.run_text import size_text
 from tui.runs import SETTLED, RunRow, clip, status_text
 
 
@@ -76,12 +77,12 @@ class TidyScreen(ModalScreen[TidyRequest | None]):
     def sized(self, message: RunSized) -> None:
         self.run_size, self.trash = message.size, message.trash
         size, (entries, trash_bytes) = message.size, message.trash
-        lines = [f"{status_text(self.row)} · {tidy.size_text(size.total)} on disk · checkpoints "
-                 f"{tidy.size_text(size.ckpt)} in {len(size.files)} file(s)"]
+        lines = [f"{status_text(self.row)} · {size_text(size.total)} on disk · checkpoints "
+                 f"{size_text(size.ckpt)} in {len(size.files)} file(s)"]
         for f in size.files:
             keep = f"kept ({f.keep})" if f.keep else "prunable"
-            lines.append(f"  {clip(f.name, 44, middle=True):<44} {tidy.size_text(f.size):>9}  {keep}")
-        lines.append(f"trash: {entries} entr{'y' if entries == 1 else 'ies'}, {tidy.size_text(trash_bytes)}")
+            lines.append(f"  {clip(f.name, 44, middle=True):<44} {size_text(f.size):>9}  {keep}")
+        lines.append(f"trash: {entries} entr{'y' if entries == 1 else 'ies'}, {size_text(trash_bytes)}")
         self.query_one("#tidy-sizes", Static).update("\n".join(lines))
 
     def action_ask(self, kind: str) -> None:
