@@ -74,9 +74,9 @@ def status(summary: RunSummary, run_json: dict[str, Any] | None, host: str, jobs
     return slurm.slurm_run_status(summary, run_json, jobs.state(job.job_id), host)
 
 
-def kill_note(run_dir: Path) -> str:
-    """What a kill does to this run, for the confirmation question."""
-    job = slurm.job_of(read_json(run_dir / RUN_JSON))
+def kill_note(run_json: dict[str, Any] | None) -> str:
+    """What a kill does to the run `run_json` describes, for the confirmation question."""
+    job = slurm.job_of(run_json)
     return (job or LocalRun).kill_note
 
 

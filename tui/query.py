@@ -21,15 +21,13 @@ import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from tui.runs import RunRow
+from tui.runs import STATUS_SYMBOLS, RunRow
 
-Predicate = Callable[["RunRow"], bool]
+Predicate = Callable[[RunRow], bool]
 GLOB_FIELDS = ("status", "config", "tag", "name", "note")
-KNOWN_STATUSES = ("starting", "running", "pending", "finished", "failed", "stopped", "lost", "empty",
-                  "not a run", "damaged")
+KNOWN_STATUSES = tuple(STATUS_SYMBOLS)
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge, "<=": operator.le, "!=": operator.ne, ">": operator.gt, "<": operator.lt,
     "=": operator.eq}

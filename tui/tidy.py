@@ -1,9 +1,10 @@
 """Tidy the save dir: how much a run takes on disk, and deletes that can be undone.
 
-A delete never removes anything: it renames the run directory (or its prunable checkpoints) into
-`save/.trash/<name>-<YYYYmmdd-HHMMSS>/` — one atomic rename on the save dir's filesystem — and writes a
-manifest beside it (`<entry>.json`) saying what it was, so `restore` can put it back. Only
-`empty_trash` frees the space. The scanner skips `.trash` (hidden directories are not runs).
+A delete never removes anything: it writes a manifest (`<entry>.json`) saying what it moves, then renames
+the run directory (or its prunable checkpoints) into `save/.trash/<name>-<YYYYmmdd-HHMMSS>/` — one atomic
+rename on the save dir's filesystem — so `restore` always finds what moved (a manifest whose entry never
+arrived is skipped). File-system failures are `TidyError`s naming the path. Only `empty_trash` frees the
+space. The scanner skips `.trash` (hidden directories are not runs).
 Torch- and Textual-free; the TUI calls these from worker threads.
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +73,19 @@ def dir_size(path: Path) -> int:
 
 
 def run_size(run_dir: Path) -> RunSize:
-    """The run's size, its checkpoints' size, and which checkpoints a prune keeps: `last.ckpt`, the
-    best `save_top_k` by the config's monitor and mode, and any file no `ckpt` event describes."""
+    """The run's size, its checkpoints' size, and which checkpoints a prune keeps (`checkpoint_files`)."""
+    files = checkpoint_files(run_dir)
+    return RunSize(dir_size(run_dir), sum(f.size for f in files), files)
+
+
+def prunable(run_dir: Path) -> tuple[CheckpointFile, ...]:
+    """The checkpoints a prune moves to the trash; looks at `ckpt/` only, not the whole run directory."""
+    return tuple(f for f in checkpoint_files(run_dir) if not f.keep)
+
+
+def checkpoint_files(run_dir: Path) -> tuple[CheckpointFile, ...]:
+    """The run's checkpoints, prunable last, with what a prune keeps: `last.ckpt`, the best `save_top_k`
+    by the config's monitor and mode, and any file no `ckpt` event describes."""
     ckpt_events: dict[str, dict[str, Any]] = {}
     for event in EventReader(run_dir / EVENTS_FILE, last_step_only=True).iter_new():
         if event.get("event") == "ckpt" and isinstance(event.get("path"), str):
@@ -89,8 +103,7 @@ def run_size(run_dir: Path) -> RunSize:
         keep = ("last" if c.name == LAST_CKPT else "best" if c.name in best
                 else "" if described else "unknown")
         files.append(CheckpointFile(c.name, c.size, keep))
-    ckpt = sum(f.size for f in files)
-    return RunSize(dir_size(run_dir), ckpt, tuple(sorted(files, key=lambda f: (f.keep == "", f.name))))
+    return tuple(sorted(files, key=lambda f: (f.keep == "", f.name)))
 
 
 def _save_top_k(config_text: str) -> int:
@@ -109,9 +122,14 @@ def trash_run(save_dir: Path, name: str, now: float | None = None) -> TrashEntry
     source = save_dir / name
     if not source.is_dir():
         raise TidyError(f"cannot delete '{name}': {source} is not a directory")
-    entry = _new_entry(save_dir, name, now)
-    _rename(source, entry.path, f"cannot delete '{name}'")
-    _write_manifest(entry)
+    what = f"cannot delete '{name}'"
+    entry = _new_entry(save_dir, name, now, what)
+    _write_manifest(entry, what)
+    try:
+        _rename(source, entry.path, what)
+    except TidyError:
+        _forget_unmoved(entry)
+        raise
     return entry
 
 
@@ -119,19 +137,19 @@ def trash_checkpoints(save_dir: Path, name: str, files: list[str], now: float | 
     """Move the given files of the run's `ckpt/` into one trash entry."""
     if not files:
         raise TidyError(f"'{name}' has no checkpoint to prune (last.ckpt and the best are kept)")
-    entry = _new_entry(save_dir, name, now, kind="checkpoints", files=tuple(files))
-    entry.path.mkdir(parents=True)
-    moved = []
-    try:
-        for file in files:
-            _rename(save_dir / name / CKPT_DIR / file, entry.path / file, f"cannot prune '{name}'")
-            moved.append(file)
-    finally:
-        entry = TrashEntry(entry.path, name, entry.kind, entry.deleted_at, tuple(moved))
-        if moved:
-            _write_manifest(entry)
-        else:
-            entry.path.rmdir()
+    what = f"cannot prune '{name}'"
+    entry = _new_entry(save_dir, name, now, what, kind="checkpoints", files=tuple(files))
+    with _os_errors(what):
+        entry.path.mkdir()
+    _write_manifest(entry, what)
+    moved: list[str] = []
+    for file in files:
+        try:
+            _rename(save_dir / name / CKPT_DIR / file, entry.path / file, what)
+        except TidyError:
+            _forget_unmoved(replace(entry, files=tuple(moved)))
+            raise
+        moved.append(file)
     return entry
 
 
@@ -160,14 +178,15 @@ def restore(save_dir: Path, entry: TrashEntry) -> str:
         ckpt_dir = target / CKPT_DIR
         if not ckpt_dir.is_dir():
             raise TidyError(f"cannot restore checkpoints of '{entry.run}': {ckpt_dir} is gone")
-        clash = [f for f in entry.files if (ckpt_dir / f).exists()]
+        files = [f for f in entry.files if (entry.path / f).exists()]
+        clash = [f for f in files if (ckpt_dir / f).exists()]
         if clash:
             raise TidyError(f"cannot restore checkpoints of '{entry.run}': {ckpt_dir / clash[0]} exists")
-        for file in entry.files:
+        for file in files:
             _rename(entry.path / file, ckpt_dir / file, f"cannot restore '{entry.run}'")
-        entry.path.rmdir()
-        done = f"restored {len(entry.files)} checkpoint(s) of '{entry.run}'"
-    _manifest(entry.path).unlink(missing_ok=True)
+        done = f"restored {len(files)} checkpoint(s) of '{entry.run}'"
+    with _os_errors(f"restored '{entry.run}' but cannot remove its trash entry"):
+        _discard(entry)
     return done
 
 
@@ -185,20 +204,12 @@ def empty_trash(save_dir: Path) -> tuple[int, int]:
     return count, size
 
 
-def size_text(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} TB"
-
-
-def _new_entry(save_dir: Path, name: str, now: float | None, kind: str = "run",
+def _new_entry(save_dir: Path, name: str, now: float | None, what: str, kind: str = "run",
                files: tuple[str, ...] = ()) -> TrashEntry:
     now = time.time() if now is None else now
     trash = save_dir / TRASH_DIR
-    trash.mkdir(exist_ok=True)
+    with _os_errors(what):
+        trash.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     base = f"{name}-{stamp}" + ("-ckpt" if kind == "checkpoints" else "")
     path, n = trash / base, 1
@@ -212,13 +223,39 @@ def _manifest(entry_path: Path) -> Path:
     return entry_path.parent / f"{entry_path.name}.json"  # not with_suffix: run names may hold dots
 
 
-def _write_manifest(entry: TrashEntry) -> None:
-    write_json_atomic(_manifest(entry.path), {
-        "run": entry.run, "kind": entry.kind, "deleted_at": entry.deleted_at, "files": list(entry.files)})
+def _write_manifest(entry: TrashEntry, what: str) -> None:
+    with _os_errors(what):
+        write_json_atomic(_manifest(entry.path), {
+            "run": entry.run, "kind": entry.kind, "deleted_at": entry.deleted_at, "files": list(entry.files)})
+
+
+def _forget_unmoved(entry: TrashEntry) -> None:
+    """After a failed move, the manifest lists only what moved, or goes with its empty entry. Best effort:
+    the move's own error is the one to report, and `restore` skips listed files that are not there."""
+    with suppress(TidyError, OSError):
+        if entry.files:
+            _write_manifest(entry, "")
+        else:
+            _discard(entry)
+
+
+def _discard(entry: TrashEntry) -> None:
+    """Remove an emptied entry directory (a whole-run entry was renamed away already) and its manifest."""
+    if entry.kind != "run":
+        entry.path.rmdir()
+    _manifest(entry.path).unlink(missing_ok=True)
 
 
 def _rename(source: Path, target: Path, what: str) -> None:
-    try:
+    with _os_errors(what):
         os.rename(source, target)
+
+
+@contextmanager
+def _os_errors(what: str) -> Iterator[None]:
+    """File-system failures as a one-line TidyError naming the path, for the TUI to report."""
+    try:
+        yield
     except OSError as exc:
-        raise TidyError(f"{what}: {exc.strerror or exc}") from None
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise TidyError(f"{what}: {exc.strerror or exc}{where}") from None

@@ -14,6 +14,8 @@ from conftest import FakeNvml, screen_text, wait_until
 from helpers import make_app, open_launch, replace_text, row, run_processes, select, wait_status
 from textual.widgets import SelectionList, Static
 
+from torchx import experiment
+from tui import backends
 from tui.gpus import GpuSampler
 from tui.launcher import Launcher, LaunchRequest, group_members
 from tui.screens.confirm import ConfirmScreen
@@ -43,7 +45,16 @@ async def test_stop_that_does_not_end_offers_kill(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: not run_processes(save), 10, "no process left")
 
 
-async def test_cancel_keeps_the_run_and_refusals_explain(tmp_path: Path) -> None:
+async def test_cancel_keeps_the_run_and_refusals_explain(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    ui_reads: list[Path] = []
+
+    def read_json(path: Path) -> object:  # the real read, remembering reads on the UI thread
+        if threading.current_thread() is threading.main_thread():
+            ui_reads.append(path)
+        return experiment.read_json(path)
+
+    monkeypatch.setattr(backends, "read_json", read_json)
     app = make_app(tmp_path, launcher=Launcher(entry=(sys.executable, str(FAKE))))
     app.settings.launcher.launch(LaunchRequest(Path("x.yaml"), "alive", app.settings.save_dir))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -52,6 +63,9 @@ async def test_cancel_keeps_the_run_and_refusals_explain(tmp_path: Path) -> None
         for key, cancel in (("s", "n"), ("K", "escape")):
             await pilot.press(key)
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "a confirmation")
+            if key == "K":
+                await wait_until(pilot, lambda: "SIGKILL to every" in screen_text(app), 5, "the kill note")
+                assert not ui_reads  # the note comes from the scanner's run.json, read off the UI thread
             await pilot.press(cancel)
         await pilot.press("r")  # a running run cannot be resumed: said, not asked
         notes = lambda: [n.message for n in app._notifications]  # noqa: E731

@@ -11,6 +11,7 @@ from rundirs import T0, make_run, write_events
 
 from torchx.config import dump_config, load_config
 from tui.screens.sort import SortScreen
+from tui.widgets.filter_bar import FilterBar
 
 LR = "train_wrapper.args.optim_spec.args.lr"
 
@@ -91,3 +92,33 @@ async def test_sort_by_a_column_and_reverse(tmp_path: Path) -> None:
             await pilot.press("enter")
             await wait_until(pilot, lambda e=expected: shown(app) == e, 5, f"sorted {expected}")
         assert table(app).order.descending
+
+
+async def test_a_fixed_query_clears_the_error_and_shows_the_counts(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    make_runs(app.settings.save_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: len(shown(app)) == 3, 10, "three runs")
+        await type_filter(pilot, "val/acc>x")
+        await wait_until(pilot, lambda: "not a number" in screen_text(app), 5, "the error")
+        await type_filter(pilot, "big")
+        await wait_until(pilot, lambda: shown(app) == ["lr-big"], 5, "the fixed query applied")
+        await wait_until(pilot, lambda: "1 of 3 runs" in screen_text(app), 5, "the counts")
+        assert "not a number" not in screen_text(app)
+
+
+async def test_escape_closes_an_empty_filter_bar_and_keeps_the_marks(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    make_runs(app.settings.save_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: len(shown(app)) == 3, 10, "three runs")
+        await pilot.press("space", "slash")
+        bar = app.screen.query_one(FilterBar)
+        assert bar.is_open and app.focused is bar.input
+        await pilot.press("escape")
+        assert not bar.is_open and app.focused is table(app)
+        assert list(table(app).marked) == ["lr-small"]  # this escape was the bar's
+        await pilot.press("down")  # keys reach the table again
+        assert table(app).cursor_row == 1
+        await pilot.press("escape")
+        assert not table(app).marked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -145,6 +146,15 @@ async def test_prune_keeps_last_best_and_unknown_then_undo(tmp_path: Path) -> No
         await wait_until(pilot, lambda: len(list((run / "ckpt").iterdir())) == 5, 10, "the checkpoints back")
 
 
+def test_prunable_reads_only_the_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run = make_run(tmp_path, "big", "finished")
+    with_checkpoints(run)
+    expected = [f for f in tidy.run_size(run).files if not f.keep]
+    monkeypatch.setattr(tidy, "dir_size", lambda path: pytest.fail(f"walked {path}"))
+    assert [f.name for f in tidy.prunable(run)] == [f.name for f in expected] == [
+        "best-epoch=1.ckpt", "epoch=0.ckpt"]
+
+
 def test_process_check_refuses_whatever_the_status_said(tmp_path: Path, reap_tmp: None) -> None:
     """The worker's own check: a run whose launcher child is alive is never moved."""
     from tui.backends import busy, handle
@@ -174,9 +184,17 @@ def test_empty_trash_and_restore_refusals(tmp_path: Path) -> None:
     assert count == 1 and size > 0 and not (tmp_path / ".trash").exists()
 
 
-async def test_empty_the_trash_after_a_confirmation(tmp_path: Path) -> None:
+async def test_empty_the_trash_after_a_confirmation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tui.screens.confirm import ConfirmScreen
 
+    walks: list[bool] = []
+
+    def trash_size(save_dir: Path) -> tuple[int, int]:  # the real walk, noting whether the UI thread did it
+        walks.append(threading.current_thread() is threading.main_thread())
+        return measure_trash(save_dir)
+
+    measure_trash = tidy.trash_size
+    monkeypatch.setattr(tidy, "trash_size", trash_size)
     app = make_app(tmp_path)
     save = app.settings.save_dir
     make_run(save, "keep", "finished")
@@ -188,10 +206,67 @@ async def test_empty_the_trash_after_a_confirmation(tmp_path: Path) -> None:
         assert "trash: 1 entry" in screen_text(app)
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the confirmation")
-        assert "cannot be undone" in screen_text(app)
+        assert "1 deleted run(s)" in screen_text(app) and "cannot be undone" in screen_text(app)
+        assert walks and not any(walks)  # the dialog's worker measured the trash, not the UI thread
         await pilot.press("y")
         await wait_until(pilot, lambda: any("emptied the trash: 1 entry," in n for n in notes(app)), 10,
                          "the trash emptied")
         assert not (save / ".trash").exists() and (save / "keep").is_dir()
         await pilot.press("u")
         await wait_until(pilot, lambda: "nothing to undo: the trash is empty" in notes(app), 5, "the refusal")
+
+
+def test_file_system_failures_are_tidy_errors_and_lose_nothing(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    run = make_run(tmp_path, "r", "finished")
+    with_checkpoints(run)
+    before = sorted(p.name for p in (run / "ckpt").iterdir())
+    # a file missing by the time it moves: what moved is in the manifest, and undo puts it back
+    with pytest.raises(tidy.TidyError, match=r"cannot prune 'r': No such file .*gone\.ckpt"):
+        tidy.trash_checkpoints(tmp_path, "r", ["epoch=0.ckpt", "gone.ckpt"])
+    [entry] = tidy.trash_entries(tmp_path)
+    assert entry.files == ("epoch=0.ckpt",)
+    assert tidy.restore(tmp_path, entry) == "restored 1 checkpoint(s) of 'r'"
+    assert sorted(p.name for p in (run / "ckpt").iterdir()) == before and not tidy.trash_entries(tmp_path)
+
+    def full_disk(path: Path, obj: object) -> None:  # a full disk cannot be had here
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(tidy, "write_json_atomic", full_disk)
+    with pytest.raises(tidy.TidyError, match="cannot delete 'r': No space left on device"):
+        tidy.trash_run(tmp_path, "r")  # the manifest comes first: without it, nothing moves
+    assert sorted(p.name for p in (run / "ckpt").iterdir()) == before
+    assert list((tmp_path / ".trash").iterdir()) == []
+
+
+async def test_a_failed_delete_is_reported_not_a_crash(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    save = app.settings.save_dir
+    make_run(save, "doomed", "failed")
+    (save / ".trash").write_text("not a directory")  # so the trash cannot be made
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: row(app, "doomed") is not None, 10, "the run")
+        await open_tidy(pilot, app, "doomed")
+        await pilot.press("x", *"doomed", "enter")
+        failed = "cannot delete 'doomed': File exists"
+        await wait_until(pilot, lambda: any(failed in n for n in notes(app)), 10, "the failure reported")
+        assert app.is_running and (save / "doomed" / "events.jsonl").is_file()
+
+
+async def test_a_delete_that_cannot_ask_slurm_is_refused(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "squeue").write_text("#!/bin/sh\necho 'cannot reach slurmctld' >&2\nexit 1\n")
+    (bin_dir / "squeue").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    app = make_app(tmp_path)
+    save = app.settings.save_dir
+    run = make_run(save, "queued", "finished")
+    write_json_atomic(run / "run.json", {"backend": "slurm", "job_id": "42"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: row(app, "queued") is not None, 10, "the run")
+        app.screen.tidy_run("queued", "run")
+        refused = "Slurm cannot say whether it runs (squeue: cannot reach slurmctld)"
+        await wait_until(pilot, lambda: any(refused in n for n in notes(app)), 10, "the refusal")
+        assert app.is_running and run.is_dir()

@@ -84,6 +84,12 @@ def test_query_forms(text: str, expected: list[str]) -> None:
     assert names(text) == expected
 
 
+@pytest.mark.parametrize("status", ["cancelled", "damaged", "not a run", "pending", "empty"])
+def test_every_status_the_table_shows_is_a_known_status(status: str) -> None:
+    query = parse(f'"status:{status}"')
+    assert query.matches(run("a", status)) and not query.matches(run("b", "finished"))
+
+
 @pytest.mark.parametrize("text, message", [
     ("val/acc>abc", "'val/acc>abc': 'abc' is not a number"),
     ("foo>3", "'foo>3': unknown field 'foo'"),

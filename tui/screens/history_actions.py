@@ -8,6 +8,7 @@ from pathlib import Path
 from tui import tidy
 from tui.messages import ActionFinished
 from tui.run_facts import Meta, write_meta
+from tui.run_text import size_text
 from tui.screens.run_actions import Post
 
 
@@ -32,7 +33,7 @@ def trash_and_report(post: Post, save_dir: Path, name: str, kind: str, busy: str
             entry = tidy.trash_run(save_dir, name)
             text = f"deleted '{name}' (moved to {entry.path}; u undoes)"
         else:
-            files = [f.name for f in tidy.run_size(save_dir / name).prunable]
+            files = [f.name for f in tidy.prunable(save_dir / name)]
             entry = tidy.trash_checkpoints(save_dir, name, files)
             text = f"pruned {len(entry.files)} checkpoint(s) of '{name}' (u undoes)"
     except tidy.TidyError as exc:
@@ -49,7 +50,7 @@ def empty_trash_and_report(post: Post, save_dir: Path) -> None:
         post(ActionFinished(str(exc), error=True))
         return
     entries = f"{count} entr{'y' if count == 1 else 'ies'}"
-    post(ActionFinished(f"emptied the trash: {entries}, {tidy.size_text(size)} freed"))
+    post(ActionFinished(f"emptied the trash: {entries}, {size_text(size)} freed"))
 
 
 def newest_entry(post: Post, save_dir: Path) -> tidy.TrashEntry | None:

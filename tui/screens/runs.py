@@ -13,10 +13,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from tui import backends, tidy
+from tui import backends
 from tui.fork import fork_prefill
 from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
 from tui.run_facts import Meta
+from tui.run_text import size_text
 from tui.runs import ACTIVE, NOT_A_RUN, RESUMABLE, RunRow, RunsScanner
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.history_actions import (
@@ -31,6 +32,7 @@ from tui.screens.notes import NotesScreen
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
 from tui.screens.sort import SortScreen
 from tui.screens.tidy import TidyRequest, TidyScreen
+from tui.slurm import SlurmError
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.runs_table import RunsTable
 
@@ -128,8 +130,8 @@ class RunsScreen(Screen[None]):
         self.query_one(FilterBar).open()
 
     def action_clear(self) -> None:
-        """`escape`: clears the filter if there is one, else the marks."""
-        if self.table.run_filter:
+        """`escape`: closes the filter bar and clears its filter if either is there, else clears the marks."""
+        if self.table.run_filter or self.query_one(FilterBar).is_open:
             self.query_one(FilterBar).clear()
             self.table.focus()
         else:
@@ -161,7 +163,7 @@ class RunsScreen(Screen[None]):
 
     def _show_counts(self) -> None:
         table, bar = self.table, self.query_one(FilterBar)
-        if table.run_filter and "error" not in bar.query_one("#filter-status").classes:
+        if table.run_filter and not bar.has_error:
             bar.show_status(f"{len(table.shown)} of {len(table.runs)} runs · sorted by {table.order.label()}")
 
     # ---- marks, diff, compare ----
@@ -248,7 +250,8 @@ class RunsScreen(Screen[None]):
     def action_kill(self) -> None:
         name = self._selected(ACTIVE | {"lost"}, "kill")  # lost: ranks or workers may linger
         if name:
-            question = f"Kill run '{name}'? ({backends.kill_note(self.settings.save_dir / name)})"
+            tracker = self.scanner.trackers.get(name)
+            question = f"Kill run '{name}'? ({backends.kill_note(tracker.run_json if tracker else None)})"
             self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(name))
 
     def action_resume(self) -> None:
@@ -333,15 +336,20 @@ class RunsScreen(Screen[None]):
         if request.kind != "empty":
             self.tidy_run(name, request.kind)
             return
-        count, size = tidy.trash_size(self.settings.save_dir)
-        question = (f"Empty the trash: {count} deleted run(s) or checkpoint set(s), {tidy.size_text(size)}? "
+        count, size = request.trash
+        question = (f"Empty the trash: {count} deleted run(s) or checkpoint set(s), {size_text(size)}? "
                     "This cannot be undone.")
         self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.empty_trash())
 
     @work(thread=True, group="actions")
     def tidy_run(self, name: str, kind: str) -> None:
         """The process check is done again here, whatever the table last showed."""
-        busy = backends.busy(self._handle(name))
+        try:
+            busy = backends.busy(self._handle(name))
+        except SlurmError as exc:
+            text = f"cannot delete '{name}': Slurm cannot say whether it runs ({exc})"
+            self.post_message(ActionFinished(text, error=True))
+            return
         if trash_and_report(self.post_message, self.settings.save_dir, name, kind, busy):
             self.scanner.refresh_soon(name)
 

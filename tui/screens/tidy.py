@@ -15,6 +15,7 @@ from textual.widgets import Input, Static
 
 from tui import tidy
 from tui.messages import RunSized
+from tui.run_text import size_text
 from tui.runs import SETTLED, RunRow, clip, status_text
 
 
@@ -22,6 +23,8 @@ from tui.runs import SETTLED, RunRow, clip, status_text
 class TidyRequest:
     kind: str
     """"run" (delete it), "checkpoints" (prune them) or "empty" (empty the trash)."""
+    trash: tuple[int, int] = (0, 0)
+    """The trash's (entries, bytes) as the dialog measured them, for the question before emptying it."""
 
 
 class TidyScreen(ModalScreen[TidyRequest | None]):
@@ -50,6 +53,7 @@ class TidyScreen(ModalScreen[TidyRequest | None]):
         self.row = row
         self.save_dir = save_dir
         self.run_size: tidy.RunSize | None = None
+        self.trash: tuple[int, int] | None = None
         self._asking: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -71,14 +75,14 @@ class TidyScreen(ModalScreen[TidyRequest | None]):
 
     @on(RunSized)
     def sized(self, message: RunSized) -> None:
-        self.run_size = message.size
+        self.run_size, self.trash = message.size, message.trash
         size, (entries, trash_bytes) = message.size, message.trash
-        lines = [f"{status_text(self.row)} · {tidy.size_text(size.total)} on disk · checkpoints "
-                 f"{tidy.size_text(size.ckpt)} in {len(size.files)} file(s)"]
+        lines = [f"{status_text(self.row)} · {size_text(size.total)} on disk · checkpoints "
+                 f"{size_text(size.ckpt)} in {len(size.files)} file(s)"]
         for f in size.files:
             keep = f"kept ({f.keep})" if f.keep else "prunable"
-            lines.append(f"  {clip(f.name, 44, middle=True):<44} {tidy.size_text(f.size):>9}  {keep}")
-        lines.append(f"trash: {entries} entr{'y' if entries == 1 else 'ies'}, {tidy.size_text(trash_bytes)}")
+            lines.append(f"  {clip(f.name, 44, middle=True):<44} {size_text(f.size):>9}  {keep}")
+        lines.append(f"trash: {entries} entr{'y' if entries == 1 else 'ies'}, {size_text(trash_bytes)}")
         self.query_one("#tidy-sizes", Static).update("\n".join(lines))
 
     def action_ask(self, kind: str) -> None:
@@ -110,7 +114,10 @@ class TidyScreen(ModalScreen[TidyRequest | None]):
         self.dismiss(TidyRequest(self._asking or "run"))
 
     def action_empty_trash(self) -> None:
-        self.dismiss(TidyRequest("empty"))
+        if self.trash is None:
+            self.query_one("#tidy-status", Static).update("✘ still measuring the trash: press t again")
+            return
+        self.dismiss(TidyRequest("empty", self.trash))
 
     def action_close(self) -> None:
         self.workers.cancel_node(self)

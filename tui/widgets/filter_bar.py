@@ -49,6 +49,15 @@ class FilterBar(Static):
     def input(self) -> Input:
         return self.query_one("#filter-input", Input)
 
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    @property
+    def has_error(self) -> bool:
+        """The line does not parse; the table still shows the last good query."""
+        return self.query_one("#filter-status").has_class("error")
+
     def open(self) -> None:
         self.add_class("-open")
         self.input.focus()
@@ -87,4 +96,5 @@ class FilterBar(Static):
         except QueryError as exc:
             self.show_status(f"✘ {exc}", error=True)
             return
+        self.show_status("")  # the screen shows the counts for a good query
         self.post_message(self.Applied(query, done))
