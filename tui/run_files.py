@@ -155,14 +155,22 @@ def read_config(run_dir: Path, limit: int = 200_000) -> str:
         return ""
 
 
-def monitor_from_config(text: str) -> tuple[str | None, str | None]:
-    """(checkpoint.monitor, checkpoint.mode) from the run's resolved config."""
+def checkpoint_spec(text: str) -> dict[str, Any]:
+    """The `checkpoint` section of the run's resolved config; empty when missing or unreadable."""
     try:
         config = safe_load(text)
     except yaml.YAMLError:
-        return None, None
+        return {}
     ckpt = config.get("checkpoint") if isinstance(config, dict) else None
-    if not isinstance(ckpt, dict):
-        return None, None
-    monitor, mode = ckpt.get("monitor"), ckpt.get("mode")
+    return ckpt if isinstance(ckpt, dict) else {}
+
+
+def monitor_of(spec: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(monitor, mode) of a `checkpoint` section."""
+    monitor, mode = spec.get("monitor"), spec.get("mode")
     return (monitor if isinstance(monitor, str) else None, mode if isinstance(mode, str) else None)
+
+
+def monitor_from_config(text: str) -> tuple[str | None, str | None]:
+    """(checkpoint.monitor, checkpoint.mode) from the run's resolved config."""
+    return monitor_of(checkpoint_spec(text))

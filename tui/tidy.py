@@ -21,7 +21,7 @@ from typing import Any
 
 from torchx.events import EVENTS_FILE, EventReader
 from torchx.experiment import CKPT_DIR, LAST_CKPT, read_json, write_json_atomic
-from tui.run_files import checkpoints, monitor_from_config, read_config
+from tui.run_files import checkpoint_spec, checkpoints, monitor_of, read_config
 
 TRASH_DIR = ".trash"
 
@@ -91,11 +91,13 @@ def checkpoint_files(run_dir: Path) -> tuple[CheckpointFile, ...]:
         if event.get("event") == "ckpt" and isinstance(event.get("path"), str):
             ckpt_events[event["path"]] = event
     found = checkpoints(run_dir, ckpt_events)
-    config = read_config(run_dir)
-    monitor, mode = monitor_from_config(config)
-    ranked = sorted((c for c in found if c.monitor and c.monitor == monitor and c.value is not None),
+    spec = checkpoint_spec(read_config(run_dir))
+    monitor, mode = monitor_of(spec)
+    ranked = sorted((c for c in found if c.name != LAST_CKPT and c.monitor and c.monitor == monitor
+                     and c.value is not None),  # last.ckpt may carry the same value: it is kept anyway
                     key=lambda c: c.value or 0.0, reverse=mode == "max")
-    top_k = _save_top_k(config)
+    top_k = spec.get("save_top_k", 1)
+    top_k = top_k if isinstance(top_k, int) and not isinstance(top_k, bool) else 1
     best = {c.name for c in (ranked if top_k < 0 else ranked[:top_k])}
     files = []
     for c in found:
@@ -104,17 +106,6 @@ def checkpoint_files(run_dir: Path) -> tuple[CheckpointFile, ...]:
                 else "" if described else "unknown")
         files.append(CheckpointFile(c.name, c.size, keep))
     return tuple(sorted(files, key=lambda f: (f.keep == "", f.name)))
-
-
-def _save_top_k(config_text: str) -> int:
-    import yaml
-
-    try:
-        config = yaml.safe_load(config_text)
-        value = config["checkpoint"].get("save_top_k", 1)
-    except (yaml.YAMLError, TypeError, KeyError, AttributeError):
-        return 1
-    return value if isinstance(value, int) else 1
 
 
 def trash_run(save_dir: Path, name: str, now: float | None = None) -> TrashEntry:

@@ -270,3 +270,17 @@ async def test_a_delete_that_cannot_ask_slurm_is_refused(tmp_path: Path,
         refused = "Slurm cannot say whether it runs (squeue: cannot reach slurmctld)"
         await wait_until(pilot, lambda: any(refused in n for n in notes(app)), 10, "the refusal")
         assert app.is_running and run.is_dir()
+
+
+def test_a_last_ckpt_with_the_best_value_does_not_displace_the_best(tmp_path: Path) -> None:
+    """The plain entry's `ckpt` events give last.ckpt the monitored value too: best.ckpt is still kept."""
+    run = make_run(tmp_path, "plain", "finished")
+    (run / "config.yaml").write_text(CONFIG)
+    (run / "ckpt").mkdir()
+    for name in ("last.ckpt", "best.ckpt"):
+        (run / "ckpt" / name).write_bytes(b"w" * 10)
+    write_events(run / "events.jsonl", [
+        {"time": time.time(), "event": "ckpt", "path": f"ckpt/{name}", "epoch": 3, "step": 80,
+         "monitor": "val/acc", "value": 0.91} for name in ("best.ckpt", "last.ckpt")])
+    assert {f.name: f.keep for f in tidy.run_size(run).files} == {"last.ckpt": "last", "best.ckpt": "best"}
+    assert not tidy.prunable(run)
