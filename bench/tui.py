@@ -40,6 +40,8 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
+if sys.path and Path(sys.path[0] or ".").resolve() == REPO / "bench":
+    sys.path[0] = str(REPO)  # `python bench/tui.py` puts bench/ first, where this file shadows `tui`
 sys.path.insert(0, str(REPO / "tests" / "tui"))
 
 CHILD = """

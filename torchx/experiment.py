@@ -25,6 +25,7 @@ CONFIG_FILE = "config.yaml"
 EVENTS_FILE = "events.jsonl"
 LOG_FILE = "log.txt"
 RUN_JSON = "run.json"
+ENV_RUN_DIR = "TORCHX_RUN_DIR"  # set for every process of a run: ranks and workers find their run
 STDOUT_FILE = "stdout.log"
 CKPT_DIR = "ckpt"
 LAST_CKPT = "last.ckpt"

@@ -21,6 +21,7 @@ from torchx.events import read_events
 from torchx.experiment import (
     CKPT_DIR,
     CONFIG_FILE,
+    ENV_RUN_DIR,
     EVENTS_FILE,
     LAST_CKPT,
     RunDirError,
@@ -31,7 +32,6 @@ from torchx.experiment import (
     validate_run_name,
 )
 
-ENV_RUN_DIR = "TORCHX_RUN_DIR"
 PACKAGE_DIR = Path(__file__).resolve().parent  # the framework's source, snapshot into each run
 
 

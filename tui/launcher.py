@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import psutil
 
 from torchx.experiment import (
+    ENV_RUN_DIR,
     RUN_JSON,
     STDOUT_FILE,
     RunDirError,
@@ -31,7 +32,6 @@ from torchx.experiment import (
     reserve_run_dir,
     write_atomic,
 )
-from torchx.session import ENV_RUN_DIR
 
 if TYPE_CHECKING:
     from tui.slurm import SlurmSpec

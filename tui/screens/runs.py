@@ -14,31 +14,23 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from tui import backends
-from tui.fork import fork_prefill
 from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
 from tui.run_facts import Meta
 from tui.run_text import size_text
 from tui.runs import ACTIVE, NOT_A_RUN, RESUMABLE, RunRow, RunsScanner
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.history_actions import (
-    empty_trash_and_report,
-    newest_entry,
-    restore_and_report,
-    save_meta_and_report,
-    trash_and_report,
-)
-from tui.screens.launch import LaunchResult, LaunchScreen
-from tui.screens.notes import NotesScreen
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
-from tui.screens.sort import SortScreen
-from tui.screens.tidy import TidyRequest, TidyScreen
 from tui.slurm import SlurmError
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
     from tui.backends import RunHandle
+    from tui.screens.launch import LaunchResult
+    from tui.screens.tidy import TidyRequest
     from tui.settings import Settings
+
+# The dialogs and the history actions load on first use, like the run view: a faster first paint.
 
 
 class RunsScreen(Screen[None]):
@@ -150,6 +142,8 @@ class RunsScreen(Screen[None]):
             self.table.focus()
 
     def action_sort(self) -> None:
+        from tui.screens.sort import SortScreen
+
         self.app.push_screen(SortScreen(self.table.order), self._sort_by)
 
     @on(RunsTable.HeaderSelected, "#runs")
@@ -200,6 +194,8 @@ class RunsScreen(Screen[None]):
     # ---- launch ----
 
     def action_launch(self) -> None:
+        from tui.screens.launch import LaunchScreen
+
         self.app.push_screen(LaunchScreen(self.settings), self._launched)
 
     def action_fork(self) -> None:
@@ -211,10 +207,14 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="fork")
     def prepare_fork(self, name: str) -> None:
+        from tui.fork import fork_prefill
+
         self.post_message(ForkPrefilled(fork_prefill(self.settings.save_dir / name, self.settings.clock())))
 
     @on(ForkPrefilled)
     def open_fork(self, message: ForkPrefilled) -> None:
+        from tui.screens.launch import LaunchScreen
+
         self.notify(message.prefill.note)
         self.app.push_screen(LaunchScreen(self.settings, message.prefill), self._launched)
 
@@ -316,17 +316,23 @@ class RunsScreen(Screen[None]):
             self.notify(f"cannot edit the note of '{row.name}': {row.meta_error} (fix or delete the file)",
                         severity="error")
         else:
+            from tui.screens.notes import NotesScreen
+
             self.app.push_screen(NotesScreen(row.name, Meta(row.note, row.tags)),
                                  lambda meta: meta is not None and self.save_meta(row.name, meta))
 
     @work(thread=True, group="actions")
     def save_meta(self, name: str, meta: Meta) -> None:
+        from tui.screens.history_actions import save_meta_and_report
+
         if save_meta_and_report(self.post_message, self.settings.save_dir / name, meta):
             self.scanner.refresh_soon(name)
 
     def action_tidy(self) -> None:
         row = self._row()
         if row is not None:
+            from tui.screens.tidy import TidyScreen
+
             self.app.push_screen(TidyScreen(row, self.settings.save_dir),
                                  lambda request: self._tidy(row.name, request))
 
@@ -344,6 +350,8 @@ class RunsScreen(Screen[None]):
     @work(thread=True, group="actions")
     def tidy_run(self, name: str, kind: str) -> None:
         """The process check is done again here, whatever the table last showed."""
+        from tui.screens.history_actions import trash_and_report
+
         try:
             busy = backends.busy(self._handle(name))
         except SlurmError as exc:
@@ -355,6 +363,8 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, group="actions")
     def empty_trash(self) -> None:
+        from tui.screens.history_actions import empty_trash_and_report
+
         empty_trash_and_report(self.post_message, self.settings.save_dir)
 
     def action_undo_delete(self) -> None:
@@ -362,6 +372,8 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, group="actions")
     def undo_delete(self) -> None:
+        from tui.screens.history_actions import newest_entry, restore_and_report
+
         entry = newest_entry(self.post_message, self.settings.save_dir)
         if entry is None:
             return
