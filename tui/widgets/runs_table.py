@@ -3,10 +3,10 @@ the rows that match the filter in the chosen order (`tui.query`)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from rich.markup import escape
-from textual import __version__ as textual_version
 from textual._two_way_dict import TwoWayDict
 from textual.geometry import Size
 from textual.widgets import DataTable
@@ -22,9 +22,16 @@ STATUS_STYLES = {
     "not a run": "dim", "damaged": "red",
 }
 STATUS_COLUMN = COLUMNS.index("status")
-_FAST_ADD = textual_version.split(".")[0] == "8"
-CLOCK_COLUMNS = tuple(COLUMNS.index(c) for c in ("ETA", "time"))
 MARK = "●"
+
+
+@functools.cache
+def _fast_add() -> bool:
+    """Whether this Textual is the major version `_add_rows` and `_clear_rows` were written against;
+    asked on first use, since `textual.__version__` imports importlib.metadata (~13 ms of start-up)."""
+    from textual import __version__
+
+    return __version__.split(".")[0] == "8"
 
 
 class NameCell(str):
@@ -188,7 +195,7 @@ class RunsTable(DataTable[str]):
 
         Written against Textual 8's DataTable internals; other versions take the public path.
         """
-        if not _FAST_ADD:
+        if not _fast_add():
             for row in rows:
                 self.add_row(*self._styled(row, self._cells[row.name]), key=row.name)
             return
@@ -215,7 +222,7 @@ class RunsTable(DataTable[str]):
 
     def _clear_rows(self) -> None:
         """`clear()` without its recomputation of every row's offset just before it drops them."""
-        if not _FAST_ADD:
+        if not _fast_add():
             self.clear()
             return
         self._clear_caches()
