@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psutil
 from conftest import REPO, FakeNvml, NoDriverNvml, wait_until
@@ -112,6 +114,17 @@ async def select(pilot, app: TorchxApp, name: str) -> None:
             return
         await pilot.press("down" if t.cursor_row < t.get_row_index(name) else "up")
     assert t.selected_name == name
+
+
+async def open_on(pilot, app: TorchxApp, name: str, key: str, kind: type, ready: Callable[[Any], object],
+                  what: str) -> Any:
+    """Select run `name`, press `key`, and wait for a `kind` screen and then for `ready(screen)`."""
+    await select(pilot, app, name)
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(app.screen, kind), 10, what)
+    screen = app.screen
+    await wait_until(pilot, lambda: ready(screen), 10, f"{what}: its content")
+    return screen
 
 
 def run_processes(save_dir: Path) -> list[psutil.Process]:

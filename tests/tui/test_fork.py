@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from conftest import wait_until
-from helpers import configs_dir, make_app, row, select
+from helpers import configs_dir, make_app, open_on, row
 from rundirs import make_run
 from textual.widgets import Input
 
@@ -37,12 +37,8 @@ def launched_run(save: Path, configs: Path, name: str) -> Path:
 
 async def fork(pilot, app, name: str) -> LaunchScreen:
     await wait_until(pilot, lambda: row(app, name) is not None, 10, "the run")
-    await select(pilot, app, name)
-    await pilot.press("f")
-    await wait_until(pilot, lambda: isinstance(app.screen, LaunchScreen), 10, "the launch dialog")
-    screen = app.screen
-    await wait_until(pilot, lambda: screen.config is not None, 10, "a highlighted config")
-    return screen  # type: ignore[return-value]
+    return await open_on(pilot, app, name, "f", LaunchScreen, lambda s: s.config is not None,
+                         "the launch dialog")
 
 
 async def test_fork_prefills_config_overrides_and_a_fresh_name(tmp_path: Path) -> None:

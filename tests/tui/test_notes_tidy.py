@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import screen_text, wait_until
-from helpers import make_app, row, select, table
+from helpers import make_app, open_on, row, select, table
 from rundirs import make_run, write_events
 from test_filter_sort import shown, type_filter
 
@@ -43,12 +43,8 @@ def with_checkpoints(run_dir: Path) -> None:
 
 
 async def open_tidy(pilot, app, name: str) -> TidyScreen:
-    await select(pilot, app, name)
-    await pilot.press("D")
-    await wait_until(pilot, lambda: isinstance(app.screen, TidyScreen), 5, "the tidy dialog")
-    screen = app.screen
-    await wait_until(pilot, lambda: screen.run_size is not None, 10, "the sizes")
-    return screen  # type: ignore[return-value]
+    return await open_on(pilot, app, name, "D", TidyScreen, lambda s: s.run_size is not None,
+                         "the tidy dialog")
 
 
 async def test_note_and_tags_saved_and_found(tmp_path: Path) -> None:
