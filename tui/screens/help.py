@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import zip_longest
+
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import VerticalScroll
@@ -44,8 +46,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         cells = [f"{key:>10}  {description:<24}" for key, description in self.bindings]
         half = -(-len(cells) // 2)
-        two_columns = len(cells) > ONE_COLUMN_ROWS  # so that an 80x24 terminal shows every key at once
-        lines = [left + right for left, right in zip(cells[:half], cells[half:] + [""], strict=False)] \
+        two_columns = len(cells) > ONE_COLUMN_ROWS  # the runs screen's own keys then fit 80x24 at once
+        lines = [left + right for left, right in zip_longest(cells[:half], cells[half:], fillvalue="")] \
             if two_columns else cells
         with VerticalScroll() as scroll:
             scroll.border_title = f"Keys: {self.title_text}"
