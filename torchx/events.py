@@ -98,29 +98,33 @@ class EventReader:
     _pending: bytes = b""
 
     def read_new(self, max_bytes: int | None = None) -> list[dict[str, Any]]:
-        try:
-            size = os.stat(self.path).st_size
-        except FileNotFoundError:
-            return []
-        if size < self.offset:
-            self.offset, self.line_no, self._pending, self.resets = 0, 0, b"", self.resets + 1
-        if size == self.offset:
-            return []
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            chunk = f.read(max_bytes) if max_bytes else f.read()
-        self.offset += len(chunk)
-        return self.parse_chunk(chunk)
+        return self.parse_chunk(self._read(max_bytes))
 
     def iter_new(self, max_bytes: int = CHUNK_BYTES) -> Iterator[dict[str, Any]]:
         """Every event appended since the last read, read `max_bytes` at a time: a million-step log
         then costs a few times `max_bytes` of memory, not the whole file's bytes, text and lines."""
         while True:
-            offset = self.offset
-            events = self.read_new(max_bytes)
-            if self.offset == offset:
+            chunk = self._read(max_bytes)
+            yield from self.parse_chunk(chunk) if chunk else ()
+            if len(chunk) < max_bytes:  # the end of the file: no need to ask again
                 return
-            yield from events
+
+    def _read(self, max_bytes: int | None) -> bytes:
+        """The bytes after `offset`, at most `max_bytes` and at most what `stat` saw: `read(n)` first
+        allocates all n bytes, and a small file must not cost an 8 MiB buffer."""
+        try:
+            size = os.stat(self.path).st_size
+        except FileNotFoundError:
+            return b""
+        if size < self.offset:
+            self.offset, self.line_no, self._pending, self.resets = 0, 0, b"", self.resets + 1
+        if size == self.offset:
+            return b""
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            chunk = f.read(min(max_bytes, size - self.offset) if max_bytes else -1)
+        self.offset += len(chunk)
+        return chunk
 
     def parse_chunk(self, chunk: bytes) -> list[dict[str, Any]]:
         """Parse appended bytes; the part after the last newline waits for the next chunk."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from torchx.events import EVENTS_FILE
 from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON, write_atomic
 
 VERSION = 3
-Key = tuple[int, int, int, int | None, int | None, int | None]
+Key = tuple[int | None, int | None, int | None, int | None, int | None, int | None]
 
 
 def default_cache_dir() -> Path:
@@ -32,16 +31,20 @@ def cache_file(cache_dir: Path, save_dir: Path) -> Path:
     return cache_dir / f"rows-{digest}.json"
 
 
-def file_key(run_dir: str) -> Key | None:
-    """(dir mtime, events size, events mtime, run.json, config.yaml and meta.yaml mtimes), in
-    nanoseconds, None for a missing file; None if the directory or events file is unreadable."""
+def file_key(run_dir: str) -> Key:
+    """(dir mtime, events.jsonl size, its mtime, run.json, config.yaml and meta.yaml mtimes) in
+    nanoseconds, None for a missing one: one `stat` each."""
     try:
-        d = os.stat(run_dir)
-        e = os.stat(os.path.join(run_dir, EVENTS_FILE))
+        d = os.stat(run_dir).st_mtime_ns
     except OSError:
-        return None
+        d = None
+    try:
+        e = os.stat(os.path.join(run_dir, EVENTS_FILE))
+        size, mtime = e.st_size, e.st_mtime_ns
+    except OSError:
+        size = mtime = None
     r, c, m = (mtime_ns(os.path.join(run_dir, name)) for name in (RUN_JSON, CONFIG_FILE, META_FILE))
-    return (d.st_mtime_ns, e.st_size, e.st_mtime_ns, r, c, m)
+    return (d, size, mtime, r, c, m)
 
 
 def mtime_ns(path: str | os.PathLike[str]) -> int | None:
@@ -66,7 +69,7 @@ def load(path: Path) -> dict[str, tuple[Key, dict[str, Any]]]:
 def save(path: Path, rows: dict[str, tuple[Key, Any]]) -> None:
     """rows: name → (key, RunRow); best effort (a read-only cache dir is not an error)."""
     payload = {"version": VERSION,
-               "rows": {name: {"key": list(key), "row": asdict(row)} for name, (key, row) in rows.items()}}
+               "rows": {name: {"key": list(key), "row": vars(row)} for name, (key, row) in rows.items()}}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, json.dumps(payload, separators=(",", ":")))

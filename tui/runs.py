@@ -10,16 +10,15 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE, EventReader
-from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON, list_run_dirs, read_json
+from torchx.experiment import RUN_JSON, list_run_dirs, read_json
 from torchx.summary import RunSummary
 from tui import backends, row_cache
-from tui.row_cache import mtime_ns
 from tui.run_facts import Meta, Scalar, read_config_values, read_meta
 from tui.slurm import JobStates
 
@@ -70,59 +69,54 @@ class RunTracker:
     reader: EventReader = field(init=False)
     summary: RunSummary = field(default_factory=RunSummary)
     run_json: dict[str, Any] | None = None
-    _run_json_mtime: int | None = None
-    _dir_mtime: int | None = None
+    key: row_cache.Key | None = None
+    """The directory's sizes and mtimes (`row_cache.file_key`) when it was last read: equal now means
+    unchanged, and the row cache stores it beside the row."""
     row: RunRow | None = None
     monitor: str | None = None
     """The checkpoint's monitored metric: the validation metric the table shows."""
     cfg: dict[str, Scalar] | None = None
     meta: Meta = field(default_factory=Meta)
-    _config_mtime: int | None = None
-    _meta_mtime: int | None = None
     _from_cache: bool = False
 
     def __post_init__(self) -> None:
         self._dir = str(self.path)  # plain strings: pathlib costs more than the stat on a 10,000-run scan
         self._events_path = os.path.join(self._dir, EVENTS_FILE)
-        self._run_json_path = os.path.join(self._dir, RUN_JSON)
-        self._config_path = os.path.join(self._dir, CONFIG_FILE)
-        self._meta_path = os.path.join(self._dir, META_FILE)
         self.reader = EventReader(self._events_path, last_step_only=True)
 
     def adopt(self, row: RunRow | None, key: row_cache.Key) -> None:
         """Start from a cached row of a settled run: no file is read until the directory changes."""
         if row is not None and row.status in SETTLED:
-            self.row, self._from_cache = row, True
-            self._dir_mtime, self.reader.offset, self._run_json_mtime = key[0], key[1], key[3]
-            self._config_mtime = key[4] if row.cfg is not None else None
-            self._meta_mtime = key[5]
+            self.row, self.key, self._from_cache = row, key, True
+            self.reader.offset = key[1] or 0
             self.cfg, self.meta = row.cfg, Meta(row.note, row.tags, row.meta_error)
 
     def refresh(self, host: str, jobs: JobStates | None = None, with_config: bool = False) -> RunRow:
-        """Read what is new; a settled run whose directory is unchanged costs three `stat` calls.
+        """Read what is new; a settled run whose directory is unchanged costs five `stat` calls.
         `jobs` answers for Slurm runs (one `squeue` per scan); `with_config` reads config.yaml too."""
-        dir_mtime = mtime_ns(self._dir)
-        config_read = with_config and self._refresh_config()
-        if self.row is not None and self.row.status in SETTLED:
-            same_events = _size(self._events_path) == self.reader.offset
-            if same_events and dir_mtime == self._dir_mtime and mtime_ns(self._meta_path) == self._meta_mtime:
+        key, old = row_cache.file_key(self._dir), self.key
+        config_read = with_config and self._refresh_config(key, old)
+        if self.row is not None and self.row.status in SETTLED and old is not None:
+            same_story = key[1:4] == old[1:4]  # events.jsonl and run.json
+            if same_story and key[0] == old[0] and key[5] == old[5]:
+                self.key = key
                 if config_read:
                     self.row = replace(self.row, cfg=self.cfg)
                 return self.row
-            if self._from_cache and same_events and mtime_ns(self._run_json_path) == self._run_json_mtime:
+            if same_story and self._from_cache:
                 # a note or tag edit (meta.yaml's replace touches the directory): no need to fold the log
-                self._dir_mtime = dir_mtime
-                self._refresh_meta()
+                self._refresh_meta(key, old)
+                self.key = key
                 self.row = replace(self.row, cfg=self.cfg, tags=self.meta.tags, note=self.meta.note,
                                    meta_error=self.meta.error)
                 return self.row
         if self._from_cache:  # the cached row is stale: fold the whole story once
-            self._from_cache = False
+            self._from_cache, old = False, None  # the cache gave run.json's mtime, never its contents
             self.reader = EventReader(self._events_path, last_step_only=True)
-            self._run_json_mtime = None  # the cache gave its mtime, never its contents
-        self._dir_mtime = dir_mtime
-        self._refresh_run_json()
-        self._refresh_meta()
+        if old is None or key[3] != old[3]:
+            self.run_json = read_json(os.path.join(self._dir, RUN_JSON)) if key[3] is not None else None
+        self._refresh_meta(key, old)
+        self.key = key
         for event in self.reader.iter_new():
             self.summary.apply(event)
             if event.get("event") == "ckpt" and isinstance(event.get("monitor"), str):
@@ -130,27 +124,17 @@ class RunTracker:
         self.row = self._make_row(host, jobs or JobStates())
         return self.row
 
-    def _refresh_run_json(self) -> None:
-        mtime = mtime_ns(self._run_json_path)
-        if mtime != self._run_json_mtime:
-            self._run_json_mtime = mtime
-            self.run_json = read_json(self._run_json_path) if mtime is not None else None
-
-    def _refresh_config(self) -> bool:
+    def _refresh_config(self, key: row_cache.Key, old: row_cache.Key | None) -> bool:
         """Read config.yaml when its mtime changed (or it was never read); True when it was read."""
-        mtime = mtime_ns(self._config_path)
-        if mtime == self._config_mtime and self.cfg is not None:
+        if self.cfg is not None and old is not None and key[4] == old[4]:
             return False
-        self._config_mtime = mtime
-        self.cfg = read_config_values(self._dir) if mtime is not None else {}
+        self.cfg = read_config_values(self._dir) if key[4] is not None else {}
         return True
 
-    def _refresh_meta(self) -> None:
+    def _refresh_meta(self, key: row_cache.Key, old: row_cache.Key | None) -> None:
         """meta.yaml, read again only when its mtime changes."""
-        mtime = mtime_ns(self._meta_path)
-        if mtime != self._meta_mtime:
-            self._meta_mtime = mtime
-            self.meta = read_meta(self._dir) if mtime is not None else Meta()
+        if old is None or key[5] != old[5]:
+            self.meta = read_meta(self._dir) if key[5] is not None else Meta()
 
     def _make_row(self, host: str, jobs: JobStates) -> RunRow:
         s, rj = self.summary, self.run_json
@@ -169,7 +153,7 @@ class RunTracker:
             eta_s=s.eta_s if status == "running" else None,
             metric=latest_val_metric(s.metrics, self.monitor),
             gpus=_gpus_text(rj, s.devices),
-            started=_first_launch(rj) or s.first_start_time or (self._dir_mtime or 0) / 1e9 or None,
+            started=_first_launch(rj) or s.first_start_time or (self.key[0] or 0) / 1e9 or None,
             elapsed_s=s.elapsed_s,
             running_since=s.last_time if status == "running" else None,
             bad_lines=bad,
@@ -180,6 +164,27 @@ class RunTracker:
             note=self.meta.note,
             meta_error=self.meta.error,
         )
+
+
+class _Batch:
+    """The rows `RunsScanner.poll_batches` gathers: due first after `first_s`, then after four times
+    as long each time."""
+
+    def __init__(self, first_s: float, removed: list[str]) -> None:
+        self.changed: list[RunRow] = []
+        self.removed = removed
+        self._wait = first_s
+        self._due = time.monotonic() + first_s
+
+    def due(self) -> bool:
+        return bool(self.changed) and time.monotonic() >= self._due
+
+    def take(self) -> tuple[list[RunRow], list[str]]:
+        taken = (self.changed, self.removed)
+        self.changed, self.removed = [], []
+        self._wait *= 4
+        self._due = time.monotonic() + self._wait
+        return taken
 
 
 class RunsScanner:
@@ -224,6 +229,7 @@ class RunsScanner:
         for batch_changed, batch_removed in self.poll_batches():
             changed += batch_changed
             removed += batch_removed
+        self.save_cache()
         return changed, removed
 
     def poll_batches(self, first_s: float = 0.5) -> Iterator[tuple[list[RunRow], list[str]]]:
@@ -236,14 +242,18 @@ class RunsScanner:
         settled = sum(1 for t in self.trackers.values() if t.row is not None and t.row.status in SETTLED)
         period = max(1, -(-settled // max(1, self.settled_per_poll)))
         turn, self._polls = self._polls % period, self._polls + 1
-        changed: list[RunRow] = []
+        new = {name for name in seen if name not in self.trackers}
+        for name in new:
+            self.trackers[name] = self._new_tracker(name, seen[name])
+        batch = _Batch(first_s, removed)
+        folded = yield from self._fold_in_workers(new, batch)
         jobs = JobStates()  # asked at most once per poll, and only when a Slurm run is refreshed
-        wait = first_s
-        due = time.monotonic() + wait
-        for i, (name, path) in enumerate(seen.items()):
-            tracker, before = self.trackers.get(name), None
-            if tracker is None:
-                tracker = self.trackers[name] = self._new_tracker(name, path)
+        for i, name in enumerate(seen):
+            tracker = self.trackers[name]
+            if name in folded:
+                continue
+            if name in new:
+                before = None
             elif (tracker.row is not None and tracker.row.status in SETTLED and i % period != turn
                   and name not in self._due):
                 continue
@@ -258,13 +268,40 @@ class RunsScanner:
                 # the cache holds settled rows only: a training run's progress need not rewrite it
                 self._cache_dirty = self._cache_dirty or (row != before and row.status in SETTLED)
             if row != before:
-                changed.append(row)
-            if changed and time.monotonic() >= due:
-                yield changed, removed
-                wait = 4 * wait
-                changed, removed, due = [], [], time.monotonic() + wait
-        yield changed, removed
-        self._save_cache()
+                batch.changed.append(row)
+            if batch.due():
+                yield batch.take()
+        yield batch.take()
+
+    def _fold_in_workers(self, new: set[str], batch: _Batch) -> Generator[tuple[list[RunRow], list[str]],
+                                                                            None, set[str]]:
+        """Hand the runs this poll must read from scratch to `tui.fold_workers` when there are many;
+        yields their rows in batches and returns the names it settled (nothing left to read)."""
+        unread = [name for name, t in self.trackers.items()
+                  if (name in new and t.row is None)
+                  or (self.with_config and (name in new or name in self._due) and t.row is not None
+                      and t.row.status in SETTLED and t.row.cfg is None)]
+        from tui import fold_workers  # multiprocessing loads only when a save dir is this large
+
+        if len(unread) < fold_workers.MIN_DIRS:
+            return set()
+        folded = set()
+        paths = [str(self.trackers[name].path) for name in unread]
+        for entries in fold_workers.fold_in_workers(paths, self.host, self.with_config):
+            for name, key, row in entries:
+                tracker = self.trackers.get(name)
+                if tracker is None:
+                    continue
+                before = None if name in new else tracker.row
+                tracker.adopt(row, key)
+                folded.add(name)
+                self._due.discard(name)
+                self._cache_dirty = True
+                if row != before:
+                    batch.changed.append(row)
+            if batch.due():
+                yield batch.take()
+        return folded
 
     def _list(self) -> list[Path]:
         """The save dir's subdirectories, listed again only when the save dir's mtime changes."""
@@ -280,19 +317,17 @@ class RunsScanner:
         tracker = RunTracker(path)
         cached = self._cached.pop(name, None)
         if cached is not None and row_cache.file_key(str(path)) == cached[0]:
-            tracker.adopt(_row_from_dict(cached[1]), cached[0])
+            tracker.adopt(row_from_fields(cached[1]), cached[0])
         return tracker
 
-    def _save_cache(self) -> None:
+    def save_cache(self) -> None:
+        """Write the settled rows to the row cache if one changed since the last save (a 10,000-row
+        cache takes a while: the app calls this once the table is filled, not during the fill)."""
         if self._cache_path is None or not self._cache_dirty:
             return
         self._cache_dirty = False
-        rows = {}
-        for name, tracker in self.trackers.items():
-            if tracker.row is not None and tracker.row.status in SETTLED:
-                key = row_cache.file_key(str(tracker.path))
-                if key is not None:
-                    rows[name] = (key, tracker.row)
+        rows = {name: (t.key, t.row) for name, t in self.trackers.items()
+                if t.row is not None and t.row.status in SETTLED and t.key is not None}
         row_cache.save(self._cache_path, rows)
 
     def rows(self) -> list[RunRow]:
@@ -305,7 +340,8 @@ class RunsScanner:
         return tracker.row if tracker else None
 
 
-def _row_from_dict(fields: dict[str, Any]) -> RunRow | None:
+def row_from_fields(fields: dict[str, Any]) -> RunRow | None:
+    """A row from its JSON fields (the row cache, `tui.fold_workers`); None if they do not fit."""
     try:
         metric = fields.get("metric")
         return RunRow(**{**fields, "metric": tuple(metric) if metric else None,
@@ -322,13 +358,6 @@ def latest_val_metric(metrics: dict[str, float], monitor: str | None = None) -> 
         if key.startswith("val/"):
             return key[4:], value
     return None
-
-
-def _size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0
 
 
 def _config_name(config: Any, run_json: dict[str, Any] | None) -> str:

@@ -195,11 +195,16 @@ class JobStates:
         self.max_age_s = max_age_s
         self._states: dict[str, str] | None = None
         self._taken_at: float | None = None
+        self._gone: set[str] = set()
         self.error = ""
         """Why Slurm could not be asked, when it could not."""
 
     def state(self, job_id: Any) -> str | None:
-        """RUNNING, PENDING, ..., GONE when Slurm no longer knows the job; None when Slurm cannot be asked."""
+        """RUNNING, PENDING, ..., GONE when Slurm no longer knows the job; None when Slurm cannot be asked.
+        A job once GONE is not asked about again: Slurm never remembers a job it has forgotten, so a
+        view left open on an ended run stops calling `squeue`."""
+        if str(job_id) in self._gone:
+            return GONE
         if self._taken_at is None or time.monotonic() - self._taken_at > self.max_age_s:
             self._taken_at = time.monotonic()
             try:
@@ -208,7 +213,12 @@ class JobStates:
                 self.error = ""
             except SlurmError as exc:
                 self._states, self.error = None, str(exc)
-        return None if self._states is None else self._states.get(str(job_id), GONE)
+        if self._states is None:
+            return None
+        state = self._states.get(str(job_id), GONE)
+        if state == GONE:
+            self._gone.add(str(job_id))
+        return state
 
 
 def job_state(job_id: str) -> str:

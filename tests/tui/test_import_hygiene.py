@@ -26,7 +26,7 @@ def test_import_tui_is_light() -> None:
 def test_logic_modules_import_neither_torch_nor_textual() -> None:
     loaded = modules_after("import tui.runs, tui.launcher, tui.gpus, tui.configs, tui.settings, "
                            "tui.diff, tui.compare, tui.backends, tui.slurm, tui.query, tui.run_facts, "
-                           "tui.tidy, tui.fork")
+                           "tui.tidy, tui.fork, tui.fold_workers")
     assert not loaded & {*HEAVY, "textual"}
 
 

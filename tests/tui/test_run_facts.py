@@ -50,7 +50,7 @@ def test_note_on_a_cached_run_does_not_fold_its_log_again(tmp_path: Path,
     scanner = RunsScanner(save, cache_dir=cache)
     assert scanner.poll()[0][0] == first
     reads: list[str] = []
-    monkeypatch.setattr(EventReader, "read_new", lambda self, *a, **kw: reads.append(str(self.path)) or [])
+    monkeypatch.setattr(EventReader, "iter_new", lambda self, *a, **kw: reads.append(str(self.path)) or [])
     write_meta(run, Meta("lr too high", ("baseline",)))
     scanner.refresh_soon("r")
     row = scanner.poll()[0][0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,7 +74,7 @@ def test_settled_run_costs_no_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     scanner = RunsScanner(tmp_path)
     scanner.poll()
     monkeypatch.setattr("tui.runs.read_json", lambda path: pytest.fail("re-read run.json"))
-    monkeypatch.setattr(EventReader, "read_new", lambda self: pytest.fail("re-read events"))
+    monkeypatch.setattr(EventReader, "iter_new", lambda self: pytest.fail("re-read events"))
     assert scanner.poll() == ([], [])
 
 
@@ -146,13 +147,13 @@ def test_settled_rows_are_cached_between_sessions(tmp_path: Path, monkeypatch: p
         f.write(json.dumps({"v": 1, "time": T0 + 99, "event": "epoch", "epoch": 3, "step": 80,
                             "metrics": {"val/acc": 0.99}}) + "\n")
     reads: list[str] = []
-    original = EventReader.read_new
+    original = EventReader.iter_new
 
-    def counted(self: EventReader, *a: object, **kw: object) -> list:
+    def counted(self: EventReader, *a: object, **kw: object) -> Iterator[dict]:
         reads.append(Path(self.path).parent.name)
         return original(self, *a, **kw)
 
-    monkeypatch.setattr(EventReader, "read_new", counted)
+    monkeypatch.setattr(EventReader, "iter_new", counted)
     second = by_name(RunsScanner(save, cache_dir=cache).poll()[0])
     assert sorted(set(reads)) == ["r0", "r3"]  # the changed one and the running one
     assert second["r1"] == first["r1"] and second["r2"] == first["r2"]
@@ -184,8 +185,9 @@ def test_settled_runs_are_polled_in_turns(tmp_path: Path, monkeypatch: pytest.Mo
     make_run(tmp_path, "live", "running")
     scanner = RunsScanner(tmp_path, settled_per_poll=5)
     scanner.poll()
-    stats: list[str] = []
-    monkeypatch.setattr("tui.runs.mtime_ns", lambda path: stats.append(os.path.basename(path)) or None)
+    looked_at: list[str] = []
+    file_key = row_cache.file_key
+    monkeypatch.setattr(row_cache, "file_key", lambda path: looked_at.append(os.path.basename(path))
+                        or file_key(path))
     scanner.poll()
-    dirs = [name for name in stats if name not in ("run.json", "config.yaml", "meta.yaml")]
-    assert dirs.count("live") == 1 and len(dirs) == 6  # the live run always, half the settled ones
+    assert looked_at.count("live") == 1 and len(looked_at) == 6  # the live run always, half the settled

@@ -12,6 +12,7 @@ from torchx.summary import RunSummary
 from tui.launcher import LaunchError, LaunchRequest
 from tui.slurm import (
     GONE,
+    JobStates,
     SlurmLauncher,
     SlurmSpec,
     extra_lines,
@@ -115,3 +116,15 @@ def test_a_batch_script_that_cannot_be_written_is_a_launch_error_that_frees_the_
     with pytest.raises(LaunchError, match=r"slurm\.sbatch: cannot write the batch script"):
         SlurmLauncher(workdir=tmp_path).launch(request)
     assert not (save / name).exists()
+
+
+def test_a_forgotten_job_is_not_asked_about_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run view polls its job's state each second; once Slurm has forgotten the job, squeue is no
+    longer called (the listing is stubbed: the real cluster forgets a job only after MinJobAge)."""
+    listings = iter(["7 RUNNING\n8 PENDING\n", "8 RUNNING\n", "8 RUNNING\n"])
+    calls: list[list[str]] = []
+    monkeypatch.setattr("tui.slurm._run", lambda cmd: calls.append(cmd) or next(listings))
+    jobs = JobStates(max_age_s=0.0)
+    assert jobs.state(7) == "RUNNING" and jobs.state(7) == GONE and len(calls) == 2
+    assert [jobs.state(7) for _ in range(5)] == [GONE] * 5 and len(calls) == 2
+    assert jobs.state(8) == "RUNNING" and len(calls) == 3  # other jobs are still asked about

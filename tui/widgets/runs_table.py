@@ -169,11 +169,11 @@ class RunsTable(DataTable[str]):
             if old is None or old[i] != cells[i]:
                 self.update_cell(row.name, column, styled[i])
 
-    def _entry(self, row: RunRow) -> tuple[RowKey, dict[ColumnKey, str], Row]:
+    def _entry(self, row: RunRow, columns: list[ColumnKey]) -> tuple[RowKey, dict[ColumnKey, str], Row]:
         entry = self._entries.get(row.name)
         if entry is None:
             key, cells = RowKey(row.name), self._styled(row, self._cells[row.name])
-            data = dict(zip([c.key for c in self.ordered_columns], cells, strict=True))
+            data = dict(zip(columns, cells, strict=True))
             entry = self._entries[row.name] = (key, data, Row(key, 1, None, False))
         return entry
 
@@ -200,7 +200,8 @@ class RunsTable(DataTable[str]):
                 self.add_row(*self._styled(row, self._cells[row.name]), key=row.name)
             return
         first, start = not self.rows, len(self.rows)
-        entries = [self._entry(row) for row in rows]
+        columns = [c.key for c in self.ordered_columns]
+        entries = [self._entry(row, columns) for row in rows]
         if first:
             self._row_locations = TwoWayDict({key: i for i, (key, _, _) in enumerate(entries)})
         else:

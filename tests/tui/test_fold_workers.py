@@ -1,0 +1,94 @@
+"""A first scan of many runs folded in worker processes (`tui.fold_workers`) gives exactly the rows
+the scanner reads itself, and falls back to reading them itself when workers cannot run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from rundirs import T0, make_run
+
+from tui import fold_workers, row_cache
+from tui.run_facts import Meta, write_meta
+from tui.runs import NOT_A_RUN, RunRow, RunsScanner
+
+
+def save_dir_of_every_kind(save: Path) -> None:
+    statuses = ("finished", "failed", "stopped", "lost", "running")
+    for i in range(15):
+        run = make_run(save, f"run-{i:02d}", statuses[i % 5], t=T0 + 60 * i, epochs=1 + i % 4)
+        (run / "config.yaml").write_text(f"seed: {i}\ntrain_wrapper:\n  args:\n    lr: {10.0 ** -(i % 3)}\n")
+    write_meta(save / "run-03", Meta("lr too high", ("baseline",)))
+    (save / "notes").mkdir()
+    (save / "garbage").mkdir()
+    (save / "garbage" / "events.jsonl").write_bytes(b"\x00\xff not json\n")
+    (save / "reserved").mkdir()  # a launcher's reservation: run.json only
+    (save / "reserved" / "run.json").write_text(json.dumps({"argv": [], "pid": 999_999, "launched_at": T0}))
+
+
+@pytest.fixture
+def in_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Folds in two workers from the first directory on; returns the sizes of the groups they sent."""
+    monkeypatch.setattr(fold_workers, "MIN_DIRS", 1)
+    monkeypatch.setattr(fold_workers, "usable_cpus", lambda: 2)
+    groups: list[int] = []
+    original = fold_workers.fold_in_workers
+
+    def counted(*args: object, **kwargs: object):
+        for entries in original(*args, **kwargs):  # type: ignore[arg-type]
+            groups.append(len(entries))
+            yield entries
+
+    monkeypatch.setattr(fold_workers, "fold_in_workers", counted)
+    return groups
+
+
+def rows_by_name(scanner: RunsScanner) -> dict[str, RunRow]:
+    return {r.name: r for r in scanner.poll()[0]}
+
+
+def test_workers_give_the_rows_the_scanner_reads_itself(tmp_path: Path, in_workers: list[int]) -> None:
+    save_dir_of_every_kind(tmp_path)
+    folded = rows_by_name(RunsScanner(tmp_path))
+    assert sorted(in_workers) == [6, 7]  # the 13 settled runs (the reservation failed), one group a worker
+    in_workers.clear()
+    fold_workers.MIN_DIRS = 10_000  # the same scan, every run read in this process
+    assert rows_by_name(RunsScanner(tmp_path)) == folded and in_workers == []
+    assert folded["run-03"].tags == ("baseline",) and folded["run-04"].status == "running"
+    assert folded["notes"].status == NOT_A_RUN and folded["garbage"].status == "damaged"
+    assert folded["reserved"].status == "failed"
+
+
+def test_a_first_config_filter_reads_configs_in_workers(tmp_path: Path, in_workers: list[int]) -> None:
+    save_dir_of_every_kind(tmp_path)
+    scanner = RunsScanner(tmp_path)
+    first = rows_by_name(scanner)
+    assert all(row.cfg is None for row in first.values())
+    in_workers.clear()
+    scanner.want_config()
+    again = rows_by_name(scanner)
+    assert sum(in_workers) == 13  # the settled runs' configs came from the workers
+    assert {name for name, row in again.items() if row.cfg is None} == set()
+    assert again["run-07"].cfg == {"seed": 7, "train_wrapper.args.lr": 0.1}
+    assert again["run-07"].epoch == first["run-07"].epoch
+
+
+def test_worker_rows_go_to_the_row_cache(tmp_path: Path, in_workers: list[int]) -> None:
+    save, cache = tmp_path / "save", tmp_path / "cache"
+    save_dir_of_every_kind(save)
+    RunsScanner(save, cache_dir=cache).poll()
+    cached = row_cache.load(row_cache.cache_file(cache, save))
+    assert len(cached) == 13 and "run-04" not in cached  # the settled ones, the reservation included
+
+
+@pytest.mark.parametrize("broken", ["no python", "a worker that writes nothing"])
+def test_scanner_reads_runs_itself_when_workers_fail(tmp_path: Path, in_workers: list[int],
+                                                     monkeypatch: pytest.MonkeyPatch, broken: str) -> None:
+    save_dir_of_every_kind(tmp_path)
+    expected = rows_by_name(RunsScanner(tmp_path))
+    in_workers.clear()
+    python = str(tmp_path / "missing") if broken == "no python" else "/bin/true"
+    monkeypatch.setattr(sys, "executable", python)
+    assert rows_by_name(RunsScanner(tmp_path)) == expected and in_workers == []

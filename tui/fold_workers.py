@@ -1,0 +1,127 @@
+"""A first look at many run directories, folded in worker processes.
+
+Folding a run's events is CPU-bound Python, so threads share one core. When a scan must read many runs
+from scratch (a save dir seen for the first time, or a first `cfg.` filter, which parses every
+config.yaml), the scanner hands them to `python -m tui.fold_workers` processes, one per usable core (at
+most `MAX_WORKERS`). Each reads run directory paths on stdin and writes, a group at a time, the entries
+the row cache holds for settled runs (name, `row_cache.Key`, `RunRow`), pickled. The scanner adopts
+those rows as if cached and reads every other run (active, not a run, or one a worker failed on) itself.
+Plain subprocesses rather than multiprocessing: a multiprocessing child imports the parent's
+`__main__` (the TUI, Textual), where these import only the scanner's modules.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import selectors
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from tui.row_cache import Key
+from tui.runs import SETTLED, RunRow, RunTracker
+from tui.slurm import JobStates
+
+MIN_DIRS = 2000
+"""Below this many directories to read, starting processes costs more than it saves."""
+MAX_WORKERS = 8
+FLUSH_EVERY = 200
+"""A worker writes its rows in groups this large, so the table fills while the rest are read."""
+FRAME = struct.Struct("<I")
+
+Entry = tuple[str, Key, RunRow]
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # a taskset or cgroup cpuset, not the machine's count
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def fold_in_workers(dirs: list[str], host: str, with_config: bool,
+                    workers: int | None = None) -> Iterator[list[Entry]]:
+    """Settled runs' entries, in groups as the workers write them; nothing when there are fewer than
+    `MIN_DIRS` directories or one usable core, and nothing more from a worker that cannot start or
+    dies (the scanner reads those runs itself)."""
+    workers = min(MAX_WORKERS, workers or usable_cpus())
+    if len(dirs) < MIN_DIRS or workers < 2:
+        return
+    package_root = str(Path(__file__).resolve().parents[1])  # `tui` importable however it was found
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root,
+                                                                     os.environ.get("PYTHONPATH"))))}
+    argv = [sys.executable, "-m", "tui.fold_workers", host, "config" if with_config else "events"]
+    procs: list[subprocess.Popen[bytes]] = []
+    selector = selectors.DefaultSelector()
+    try:
+        procs += [subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+                  for _ in range(workers)]
+        for i, proc in enumerate(procs):  # every worker starts (imports) while the first is fed
+            assert proc.stdin is not None and proc.stdout is not None
+            selector.register(proc.stdout, selectors.EVENT_READ, bytearray())
+            proc.stdin.write(b"\n".join(os.fsencode(d) for d in dirs[i::workers]))
+            proc.stdin.close()
+        yield from _read_entries(selector)
+    except OSError:  # no process could start, or a pipe broke: what arrived is kept
+        return
+    finally:
+        selector.close()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def _read_entries(selector: selectors.BaseSelector) -> Iterator[list[Entry]]:
+    """The workers' frames (a 4-byte length, then a pickled list of entries) as they arrive."""
+    while selector.get_map():
+        for key, _ in selector.select():
+            pending: bytearray = key.data
+            data = os.read(key.fd, 1 << 20)
+            if not data:
+                selector.unregister(key.fileobj)
+                continue
+            pending += data
+            while len(pending) >= FRAME.size and len(pending) >= FRAME.size + FRAME.unpack_from(pending)[0]:
+                end = FRAME.size + FRAME.unpack_from(pending)[0]
+                entries = pickle.loads(pending[FRAME.size:end])  # our own child's output, never a file's
+                del pending[:end]
+                yield entries
+
+
+def main() -> None:
+    """A worker: run directory paths on stdin; on stdout, frames of settled runs' entries."""
+    host, with_config = sys.argv[1], sys.argv[2] == "config"
+    jobs = JobStates()  # one `squeue` at most, and only if a Slurm run is among the directories
+    out, entries = sys.stdout.buffer, []
+    for i, run_dir in enumerate(map(os.fsdecode, sys.stdin.buffer.read().split(b"\n")), 1):
+        if run_dir:
+            try:
+                tracker = RunTracker(Path(run_dir))
+                row = tracker.refresh(host, jobs, with_config)
+                if row.status in SETTLED and tracker.key is not None:
+                    entries.append((tracker.path.name, tracker.key, row))
+            except Exception:  # the scanner reads this run itself and shows what is wrong with it
+                pass
+        if entries and (i % FLUSH_EVERY == 0):
+            _write_frame(out, entries)
+            entries = []
+    if entries:
+        _write_frame(out, entries)
+
+
+def _write_frame(out: BinaryIO, entries: list[Entry]) -> None:
+    data = pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(FRAME.pack(len(data)) + data)
+    out.flush()
+
+
+if __name__ == "__main__":
+    main()
