@@ -43,40 +43,54 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def fold_in_workers(dirs: list[str], host: str, with_config: bool,
-                    workers: int | None = None) -> Iterator[list[Entry]]:
-    """Settled runs' entries, in groups as the workers write them; nothing when there are fewer than
-    `MIN_DIRS` directories or one usable core, and nothing more from a worker that cannot start or
-    dies (the scanner reads those runs itself)."""
-    workers = min(MAX_WORKERS, workers or usable_cpus())
-    if len(dirs) < MIN_DIRS or workers < 2:
-        return
-    package_root = str(Path(__file__).resolve().parents[1])  # `tui` importable however it was found
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root,
-                                                                     os.environ.get("PYTHONPATH"))))}
-    argv = [sys.executable, "-m", "tui.fold_workers", host, "config" if with_config else "events"]
-    procs: list[subprocess.Popen[bytes]] = []
-    selector = selectors.DefaultSelector()
-    try:
-        procs += [subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-                  for _ in range(workers)]
-        for i, proc in enumerate(procs):  # every worker starts (imports) while the first is fed
-            assert proc.stdin is not None and proc.stdout is not None
-            selector.register(proc.stdout, selectors.EVENT_READ, bytearray())
-            proc.stdin.write(b"\n".join(os.fsencode(d) for d in dirs[i::workers]))
-            proc.stdin.close()
-        yield from _read_entries(selector)
-    except OSError:  # no process could start, or a pipe broke: what arrived is kept
-        return
-    finally:
-        selector.close()
-        for proc in procs:
+class WorkerFold:
+    """Workers started on construction, so they read while the caller does other work; iterating
+    gives the settled runs' entries in groups as the workers write them. No workers for fewer than
+    `MIN_DIRS` directories or one usable core; nothing more from a worker that cannot start or dies
+    (the scanner reads those runs itself)."""
+
+    def __init__(self, dirs: list[str], host: str, with_config: bool, workers: int | None = None) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        workers = min(MAX_WORKERS, workers or usable_cpus())
+        if len(dirs) < MIN_DIRS or workers < 2:
+            return
+        import tempfile  # here: a small save dir's scan never needs it
+
+        package_root = str(Path(__file__).resolve().parents[1])  # `tui` importable however it was found
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root,
+                                                                         os.environ.get("PYTHONPATH"))))}
+        argv = [sys.executable, "-m", "tui.fold_workers", host, "config" if with_config else "events"]
+        try:
+            for i in range(workers):
+                with tempfile.TemporaryFile() as paths:  # a file, not a pipe: feeding never blocks
+                    paths.write(b"\n".join(os.fsencode(d) for d in dirs[i::workers]))
+                    paths.seek(0)
+                    self.procs.append(subprocess.Popen(argv, stdin=paths, stdout=subprocess.PIPE,
+                                                       stderr=subprocess.DEVNULL, env=env,
+                                                       start_new_session=True))
+        except OSError:  # those that started still count
+            pass
+
+    def __iter__(self) -> Iterator[list[Entry]]:
+        selector = selectors.DefaultSelector()
+        try:
+            for proc in self.procs:
+                selector.register(proc.stdout, selectors.EVENT_READ, bytearray())  # type: ignore[arg-type]
+            yield from _read_entries(selector)
+        except OSError:  # a pipe broke: what arrived is kept
+            return
+        finally:
+            selector.close()
+            self.close()
+
+    def close(self) -> None:
+        for proc in self.procs:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
+        self.procs = []
 
 
 def _read_entries(selector: selectors.BaseSelector) -> Iterator[list[Entry]]:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torchx.events import EVENTS_FILE, EventReader
 from torchx.experiment import RUN_JSON, list_run_dirs, read_json
@@ -21,6 +21,9 @@ from torchx.summary import RunSummary
 from tui import backends, row_cache
 from tui.run_facts import Meta, Scalar, read_config_values, read_meta
 from tui.slurm import JobStates
+
+if TYPE_CHECKING:
+    from tui.fold_workers import WorkerFold
 
 NOT_A_RUN = "not a run"
 DAMAGED = "damaged"
@@ -243,10 +246,14 @@ class RunsScanner:
         period = max(1, -(-settled // max(1, self.settled_per_poll)))
         turn, self._polls = self._polls % period, self._polls + 1
         new = {name for name in seen if name not in self.trackers}
-        for name in new:
-            self.trackers[name] = self._new_tracker(name, seen[name])
-        batch = _Batch(first_s, removed)
-        folded = yield from self._fold_in_workers(new, batch)
+        fold = self._start_workers(new, seen)  # they read while the trackers are built
+        try:
+            for name in new:
+                self.trackers[name] = self._new_tracker(name, seen[name])
+            batch = _Batch(first_s, removed)
+            folded = yield from self._adopt_folded(fold, new, batch)
+        finally:
+            fold.close()
         jobs = JobStates()  # asked at most once per poll, and only when a Slurm run is refreshed
         for i, name in enumerate(seen):
             tracker = self.trackers[name]
@@ -273,21 +280,24 @@ class RunsScanner:
                 yield batch.take()
         yield batch.take()
 
-    def _fold_in_workers(self, new: set[str], batch: _Batch) -> Generator[tuple[list[RunRow], list[str]],
-                                                                            None, set[str]]:
-        """Hand the runs this poll must read from scratch to `tui.fold_workers` when there are many;
-        yields their rows in batches and returns the names it settled (nothing left to read)."""
-        unread = [name for name, t in self.trackers.items()
-                  if (name in new and t.row is None)
-                  or (self.with_config and (name in new or name in self._due) and t.row is not None
-                      and t.row.status in SETTLED and t.row.cfg is None)]
-        from tui import fold_workers  # multiprocessing loads only when a save dir is this large
+    def _start_workers(self, new: set[str], seen: dict[str, Path]) -> WorkerFold:
+        """`tui.fold_workers` for the runs this poll must read from scratch, when there are many: the
+        new ones the row cache has never seen, and after `want_config` the settled rows without a
+        config. (Too few: a `WorkerFold` without workers.)"""
+        unread = [name for name in new if name not in self._cached]
+        if self.with_config:
+            unread += [name for name, t in self.trackers.items()
+                       if name in self._due and t.row is not None and t.row.status in SETTLED
+                       and t.row.cfg is None]
+        from tui.fold_workers import WorkerFold  # subprocess and selectors load only when needed
 
-        if len(unread) < fold_workers.MIN_DIRS:
-            return set()
+        return WorkerFold([str(seen[name]) for name in unread], self.host, self.with_config)
+
+    def _adopt_folded(self, fold: WorkerFold, new: set[str], batch: _Batch) -> Generator[
+            tuple[list[RunRow], list[str]], None, set[str]]:
+        """Adopt the workers' rows as if cached, yielding them in batches; returns their names."""
         folded = set()
-        paths = [str(self.trackers[name].path) for name in unread]
-        for entries in fold_workers.fold_in_workers(paths, self.host, self.with_config):
+        for entries in fold:
             for name, key, row in entries:
                 tracker = self.trackers.get(name)
                 if tracker is None:

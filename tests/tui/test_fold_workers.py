@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,14 +35,14 @@ def in_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(fold_workers, "MIN_DIRS", 1)
     monkeypatch.setattr(fold_workers, "usable_cpus", lambda: 2)
     groups: list[int] = []
-    original = fold_workers.fold_in_workers
+    original = fold_workers.WorkerFold.__iter__
 
-    def counted(*args: object, **kwargs: object):
-        for entries in original(*args, **kwargs):  # type: ignore[arg-type]
+    def counted(self: fold_workers.WorkerFold) -> Iterator[list[fold_workers.Entry]]:
+        for entries in original(self):
             groups.append(len(entries))
             yield entries
 
-    monkeypatch.setattr(fold_workers, "fold_in_workers", counted)
+    monkeypatch.setattr(fold_workers.WorkerFold, "__iter__", counted)
     return groups
 
 
