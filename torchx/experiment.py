@@ -186,10 +186,11 @@ def snapshot_code(run_dir: Path, package_dir: Path, configs: list[Path]) -> None
         write_json_atomic(src / "git.json", info)
 
 
-def list_run_dirs(save_dir: str | os.PathLike[str]) -> list[Path]:
-    """Every directory directly under the save dir (hidden ones, like `.trash`, excluded)."""
+def run_dir_names(save_dir: str | os.PathLike[str]) -> list[str]:
+    """The name of every directory directly under the save dir (hidden ones, like `.trash`, excluded);
+    names, not paths: a 10,000-run save dir lists in milliseconds."""
     try:
-        entries = list(os.scandir(save_dir))
+        with os.scandir(save_dir) as entries:
+            return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
     except FileNotFoundError:
         return []
-    return [Path(e.path) for e in entries if e.is_dir() and not e.name.startswith(".")]

@@ -118,10 +118,10 @@ def main() -> None:
     for i, run_dir in enumerate(map(os.fsdecode, sys.stdin.buffer.read().split(b"\n")), 1):
         if run_dir:
             try:
-                tracker = RunTracker(Path(run_dir))
+                tracker = RunTracker(run_dir)
                 row = tracker.refresh(host, jobs, with_config)
                 if row.status in SETTLED and tracker.key is not None:
-                    entries.append((tracker.path.name, tracker.key, row))
+                    entries.append((tracker.name, tracker.key, row))
             except Exception:  # the scanner reads this run itself and shows what is wrong with it
                 pass
         if entries and (i % FLUSH_EVERY == 0):

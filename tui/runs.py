@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from torchx.events import EVENTS_FILE, EventReader
-from torchx.experiment import RUN_JSON, list_run_dirs, read_json
+from torchx.experiment import RUN_JSON, read_json, run_dir_names
 from torchx.summary import RunSummary
 from tui import backends, row_cache
 from tui.run_facts import Meta, Scalar, read_config_values, read_meta
@@ -68,7 +68,8 @@ class RunRow:
 class RunTracker:
     """Follows one run directory: its event tailer, its folded summary and its cached `run.json`."""
 
-    path: Path
+    run_dir: str
+    """Plain strings, not Paths: pathlib costs more than the stats on a 10,000-run scan."""
     reader: EventReader = field(init=False)
     summary: RunSummary = field(default_factory=RunSummary)
     run_json: dict[str, Any] | None = None
@@ -83,8 +84,8 @@ class RunTracker:
     _from_cache: bool = False
 
     def __post_init__(self) -> None:
-        self._dir = str(self.path)  # plain strings: pathlib costs more than the stat on a 10,000-run scan
-        self._events_path = os.path.join(self._dir, EVENTS_FILE)
+        self.name = os.path.basename(self.run_dir)
+        self._events_path = os.path.join(self.run_dir, EVENTS_FILE)
         self.reader = EventReader(self._events_path, last_step_only=True)
 
     def adopt(self, row: RunRow | None, key: row_cache.Key) -> None:
@@ -97,7 +98,7 @@ class RunTracker:
     def refresh(self, host: str, jobs: JobStates | None = None, with_config: bool = False) -> RunRow:
         """Read what is new; a settled run whose directory is unchanged costs five `stat` calls.
         `jobs` answers for Slurm runs (one `squeue` per scan); `with_config` reads config.yaml too."""
-        key, old = row_cache.file_key(self._dir), self.key
+        key, old = row_cache.file_key(self.run_dir), self.key
         config_read = with_config and self._refresh_config(key, old)
         if self.row is not None and self.row.status in SETTLED and old is not None:
             same_story = key[1:4] == old[1:4]  # events.jsonl and run.json
@@ -117,7 +118,7 @@ class RunTracker:
             self._from_cache, old = False, None  # the cache gave run.json's mtime, never its contents
             self.reader = EventReader(self._events_path, last_step_only=True)
         if old is None or key[3] != old[3]:
-            self.run_json = read_json(os.path.join(self._dir, RUN_JSON)) if key[3] is not None else None
+            self.run_json = read_json(os.path.join(self.run_dir, RUN_JSON)) if key[3] is not None else None
         self._refresh_meta(key, old)
         self.key = key
         for event in self.reader.iter_new():
@@ -131,24 +132,24 @@ class RunTracker:
         """Read config.yaml when its mtime changed (or it was never read); True when it was read."""
         if self.cfg is not None and old is not None and key[4] == old[4]:
             return False
-        self.cfg = read_config_values(self._dir) if key[4] is not None else {}
+        self.cfg = read_config_values(self.run_dir) if key[4] is not None else {}
         return True
 
     def _refresh_meta(self, key: row_cache.Key, old: row_cache.Key | None) -> None:
         """meta.yaml, read again only when its mtime changes."""
         if old is None or key[5] != old[5]:
-            self.meta = read_meta(self._dir) if key[5] is not None else Meta()
+            self.meta = read_meta(self.run_dir) if key[5] is not None else Meta()
 
     def _make_row(self, host: str, jobs: JobStates) -> RunRow:
         s, rj = self.summary, self.run_json
         bad = len(self.reader.bad_lines)
         if s.starts == 0 and rj is None:
             status = DAMAGED if bad else NOT_A_RUN
-            return RunRow(self.path.name, status, bad_lines=bad, tags=self.meta.tags, note=self.meta.note,
+            return RunRow(self.name, status, bad_lines=bad, tags=self.meta.tags, note=self.meta.note,
                           meta_error=self.meta.error)  # no start time: listed last
         status = backends.status(s, rj, host, jobs)
         return RunRow(
-            name=self.path.name,
+            name=self.name,
             status=status,
             config=_config_name(s.config, rj),
             epoch=s.epochs_done if s.starts else None,
@@ -204,7 +205,8 @@ class RunsScanner:
         self.host = host or socket.gethostname()
         self.trackers: dict[str, RunTracker] = {}
         self.settled_per_poll = settled_per_poll
-        self._listing: tuple[int, list[Path]] | None = None
+        self._listing: tuple[int, list[str]] | None = None
+        self._dir = str(self.save_dir)
         self._polls = 0
         self._cache_path = row_cache.cache_file(cache_dir, self.save_dir) if cache_dir else None
         self._cached = row_cache.load(self._cache_path) if self._cache_path else {}
@@ -238,24 +240,25 @@ class RunsScanner:
     def poll_batches(self, first_s: float = 0.5) -> Iterator[tuple[list[RunRow], list[str]]]:
         """`poll` in pieces: the first after `first_s` seconds of scanning, each later one after four
         times as long, so a long first fill shows rows early yet re-sorts the table only a few times."""
-        seen = {p.name: p for p in self._list()}
+        names = self._list()
+        seen = set(names)
         removed = [name for name in self.trackers if name not in seen]
         for name in removed:
             del self.trackers[name]
         settled = sum(1 for t in self.trackers.values() if t.row is not None and t.row.status in SETTLED)
         period = max(1, -(-settled // max(1, self.settled_per_poll)))
         turn, self._polls = self._polls % period, self._polls + 1
-        new = {name for name in seen if name not in self.trackers}
-        fold = self._start_workers(new, seen)  # they read while the trackers are built
+        new = {name for name in names if name not in self.trackers}
+        fold = self._start_workers(new)  # they read while the trackers are built
         try:
             for name in new:
-                self.trackers[name] = self._new_tracker(name, seen[name])
+                self.trackers[name] = self._new_tracker(name)
             batch = _Batch(first_s, removed)
             folded = yield from self._adopt_folded(fold, new, batch)
         finally:
             fold.close()
         jobs = JobStates()  # asked at most once per poll, and only when a Slurm run is refreshed
-        for i, name in enumerate(seen):
+        for i, name in enumerate(names):
             tracker = self.trackers[name]
             if name in folded:
                 continue
@@ -280,7 +283,7 @@ class RunsScanner:
                 yield batch.take()
         yield batch.take()
 
-    def _start_workers(self, new: set[str], seen: dict[str, Path]) -> WorkerFold:
+    def _start_workers(self, new: set[str]) -> WorkerFold:
         """`tui.fold_workers` for the runs this poll must read from scratch, when there are many: the
         new ones the row cache has never seen, and after `want_config` the settled rows without a
         config. (Too few: a `WorkerFold` without workers.)"""
@@ -291,7 +294,7 @@ class RunsScanner:
                        and t.row.cfg is None]
         from tui.fold_workers import WorkerFold  # subprocess and selectors load only when needed
 
-        return WorkerFold([str(seen[name]) for name in unread], self.host, self.with_config)
+        return WorkerFold([os.path.join(self._dir, name) for name in unread], self.host, self.with_config)
 
     def _adopt_folded(self, fold: WorkerFold, new: set[str], batch: _Batch) -> Generator[
             tuple[list[RunRow], list[str]], None, set[str]]:
@@ -313,20 +316,20 @@ class RunsScanner:
                 yield batch.take()
         return folded
 
-    def _list(self) -> list[Path]:
-        """The save dir's subdirectories, listed again only when the save dir's mtime changes."""
+    def _list(self) -> list[str]:
+        """The save dir's subdirectory names, listed again only when the save dir's mtime changes."""
         try:
-            mtime = os.stat(self.save_dir).st_mtime_ns
+            mtime = os.stat(self._dir).st_mtime_ns
         except OSError:
             return []
         if self._listing is None or self._listing[0] != mtime:
-            self._listing = (mtime, list_run_dirs(self.save_dir))
+            self._listing = (mtime, run_dir_names(self._dir))
         return self._listing[1]
 
-    def _new_tracker(self, name: str, path: Path) -> RunTracker:
-        tracker = RunTracker(path)
+    def _new_tracker(self, name: str) -> RunTracker:
+        tracker = RunTracker(os.path.join(self._dir, name))
         cached = self._cached.pop(name, None)
-        if cached is not None and row_cache.file_key(str(path)) == cached[0]:
+        if cached is not None and row_cache.file_key(tracker.run_dir) == cached[0]:
             tracker.adopt(row_from_fields(cached[1]), cached[0])
         return tracker
 

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
+from torchx.experiment import RUN_JSON, read_json
 from tui import backends
 from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
 from tui.run_facts import Meta
@@ -256,8 +257,8 @@ class RunsScreen(Screen[None]):
     def action_kill(self) -> None:
         name = self._selected(ACTIVE | {"lost"}, "kill")  # lost: ranks or workers may linger
         if name:
-            tracker = self.scanner.trackers.get(name)
-            question = f"Kill run '{name}'? ({backends.kill_note(tracker.run_json if tracker else None)})"
+            run_json = read_json(self.settings.save_dir / name / RUN_JSON)  # a cached row's tracker has none
+            question = f"Kill run '{name}'? ({backends.kill_note(run_json)})"
             self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(name))
 
     def action_resume(self) -> None:
