@@ -123,14 +123,6 @@ def proc_cells(row: ProcRow) -> tuple[str, ...]:
             f"{row.rss / 2**20:,.0f} MiB", gpu)
 
 
-def size_text(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
 def run_gpu_indices(gpus: str) -> set[int]:
     """GPU indices from the run's `GPUs` text ("0,1"); empty for CPU runs."""
     return {int(p) for p in gpus.replace(" ", "").split(",") if p.isdigit()}

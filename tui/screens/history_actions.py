@@ -8,7 +8,7 @@ from pathlib import Path
 from tui import tidy
 from tui.messages import ActionFinished
 from tui.run_facts import Meta, write_meta
-from tui.run_text import size_text
+from tui.runs import size_text
 from tui.screens.run_actions import Post
 
 

@@ -24,6 +24,7 @@ from tui.messages import (
     RunSnapshotReady,
 )
 from tui.run_watch import LOG_SOURCES, RunSnapshot, RunWatch
+from tui.runs import size_text
 from tui.screens.run_actions import RunActions
 from tui.widgets.line import Line
 from tui.widgets.log_panel import LogPanel
@@ -233,7 +234,7 @@ class RunViewScreen(RunActions):
         table = self.query_one("#ckpts", DataTable)
         table.clear()
         for c in snap.checkpoints:
-            table.add_row(c.name, run_text.size_text(c.size), "" if c.epoch is None else str(c.epoch + 1),
+            table.add_row(c.name, size_text(c.size), "" if c.epoch is None else str(c.epoch + 1),
                           "" if c.step is None else str(c.step), c.monitor or "", run_text.number(c.value),
                           time.strftime("%m-%d %H:%M:%S", self.localtime(c.mtime)))
 

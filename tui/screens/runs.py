@@ -18,8 +18,7 @@ from torchx.experiment import RUN_JSON, read_json
 from tui import backends
 from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
 from tui.run_facts import Meta
-from tui.run_text import size_text
-from tui.runs import ACTIVE, NOT_A_RUN, RESUMABLE, RunRow, RunsScanner
+from tui.runs import ACTIVE, NOT_A_RUN, RESUMABLE, RunRow, RunsScanner, size_text
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
 from tui.slurm import SlurmError

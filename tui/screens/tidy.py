@@ -15,8 +15,7 @@ from textual.widgets import Input, Static
 
 from tui import tidy
 from tui.messages import RunSized
-from tui.run_text import size_text
-from tui.runs import SETTLED, RunRow, clip, status_text
+from tui.runs import SETTLED, RunRow, clip, size_text, status_text
 
 
 @dataclass(frozen=True)
