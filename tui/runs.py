@@ -114,9 +114,10 @@ class RunTracker:
                 self.row = replace(self.row, cfg=self.cfg, tags=self.meta.tags, note=self.meta.note,
                                    meta_error=self.meta.error)
                 return self.row
-        if self._from_cache:  # the cached row is stale: fold the whole story once
+        if self._from_cache:  # the cached row is stale: fold the whole story once, from scratch
             self._from_cache, old = False, None  # the cache gave run.json's mtime, never its contents
             self.reader = EventReader(self._events_path, last_step_only=True)
+            self.summary, self.monitor = RunSummary(), None
         if old is None or key[3] != old[3]:
             self.run_json = read_json(os.path.join(self.run_dir, RUN_JSON)) if key[3] is not None else None
         self._refresh_meta(key, old)
@@ -292,7 +293,7 @@ class RunsScanner:
             unread += [name for name, t in self.trackers.items()
                        if name in self._due and t.row is not None and t.row.status in SETTLED
                        and t.row.cfg is None]
-        from tui.fold_workers import WorkerFold  # subprocess and selectors load only when needed
+        from tui.fold_workers import WorkerFold  # on the first poll, in the worker: off the start-up path
 
         return WorkerFold([os.path.join(self._dir, name) for name in unread], self.host, self.with_config)
 
