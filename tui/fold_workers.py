@@ -83,6 +83,13 @@ class WorkerFold:
             selector.close()
             self.close()
 
+    def kill(self) -> None:
+        """End the workers now (the app quits mid-scan); safe from another thread: the reader sees
+        their pipes close and `close` reaps them."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+
     def close(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:

@@ -215,6 +215,8 @@ class RunsScanner:
         self._due: set[str] = set()
         self.with_config = False
         """Whether rows carry their flattened config.yaml (a 10,000-run first read costs seconds)."""
+        self._fold: WorkerFold | None = None
+        self._stopped = False
 
     def want_config(self) -> None:
         """From now on rows carry their config (a filter over `cfg.` keys); every run is read on the
@@ -222,6 +224,14 @@ class RunsScanner:
         if not self.with_config:
             self.with_config = True
             self._due.update(self.trackers)
+
+    def stop(self) -> None:
+        """The app is quitting: end a poll in progress at its next run and kill its fold workers (the
+        interpreter waits for the scan thread at exit). Safe from the UI thread."""
+        self._stopped = True
+        fold = self._fold
+        if fold is not None:
+            fold.kill()
 
     def refresh_soon(self, name: str) -> None:
         """Read `name` on the next poll even when it is not a settled run's turn (after an edit);
@@ -241,6 +251,8 @@ class RunsScanner:
     def poll_batches(self, first_s: float = 0.5) -> Iterator[tuple[list[RunRow], list[str]]]:
         """`poll` in pieces: the first after `first_s` seconds of scanning, each later one after four
         times as long, so a long first fill shows rows early yet re-sorts the table only a few times."""
+        if self._stopped:
+            return
         names = self._list()
         seen = set(names)
         removed = [name for name in self.trackers if name not in seen]
@@ -250,7 +262,7 @@ class RunsScanner:
         period = max(1, -(-settled // max(1, self.settled_per_poll)))
         turn, self._polls = self._polls % period, self._polls + 1
         new = {name for name in names if name not in self.trackers}
-        fold = self._start_workers(new)  # they read while the trackers are built
+        fold = self._fold = self._start_workers(new)  # they read while the trackers are built
         try:
             for name in new:
                 self.trackers[name] = self._new_tracker(name)
@@ -258,9 +270,12 @@ class RunsScanner:
             folded = yield from self._adopt_folded(fold, new, batch)
         finally:
             fold.close()
+            self._fold = None
         jobs = JobStates()  # asked at most once per poll, and only when a Slurm run is refreshed
         for i, name in enumerate(names):
             tracker = self.trackers[name]
+            if self._stopped:
+                return
             if name in folded:
                 continue
             if name in new:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from rundirs import T0, make_run
 
@@ -53,7 +56,7 @@ def rows_by_name(scanner: RunsScanner) -> dict[str, RunRow]:
 def test_workers_give_the_rows_the_scanner_reads_itself(tmp_path: Path, in_workers: list[int]) -> None:
     save_dir_of_every_kind(tmp_path)
     folded = rows_by_name(RunsScanner(tmp_path))
-    assert sorted(in_workers) == [6, 7]  # the 13 settled runs (the reservation failed), one group a worker
+    assert len(in_workers) == 2 and sum(in_workers) == 13  # one group a worker: the settled runs
     in_workers.clear()
     fold_workers.MIN_DIRS = 10_000  # the same scan, every run read in this process
     assert rows_by_name(RunsScanner(tmp_path)) == folded and in_workers == []
@@ -93,3 +96,39 @@ def test_scanner_reads_runs_itself_when_workers_fail(tmp_path: Path, in_workers:
     python = str(tmp_path / "missing") if broken == "no python" else "/bin/true"
     monkeypatch.setattr(sys, "executable", python)
     assert rows_by_name(RunsScanner(tmp_path)) == expected and in_workers == []
+
+
+def test_a_scan_and_its_workers_end_when_the_app_quits(tmp_path: Path, in_workers: list[int],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`stop` (the runs screen's unmount) kills a poll's workers at once and the poll ends without
+    reading the rest. The workers here are scripts that would sleep for a minute."""
+    save = tmp_path / "save"
+    save_dir_of_every_kind(save)
+    sleeper = tmp_path / "slow-python"
+    sleeper.write_text("#!/bin/sh\nexec sleep 60\n")
+    sleeper.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(sleeper))
+    scanner = RunsScanner(save)
+    polled: list[dict[str, RunRow]] = []
+    thread = threading.Thread(target=lambda: polled.append(rows_by_name(scanner)))
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(sleeping(sleeper)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(sleeping(sleeper)) == 2 and thread.is_alive()  # the poll waits on its workers
+    scanner.stop()
+    thread.join(10)
+    assert not thread.is_alive() and sleeping(sleeper) == [] and polled == [{}]
+
+
+def sleeping(script: Path) -> list[psutil.Process]:
+    """The live (not zombie) worker processes started from `script`."""
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if str(script) in " ".join(proc.cmdline()) or proc.name() == "sleep":
+                if proc.status() != psutil.STATUS_ZOMBIE:
+                    found.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    return found

@@ -73,6 +73,9 @@ class RunsScreen(Screen[None]):
         if self.settings.live:
             self.set_interval(1.0, self.query_one(RunsTable).tick)
 
+    def on_unmount(self) -> None:
+        self.scanner.stop()  # a long first scan, and its worker processes, must not outlive the app
+
     @property
     def table(self) -> RunsTable:
         return self.query_one(RunsTable)
