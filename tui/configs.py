@@ -14,8 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from torchx.config import ConfigError, load_config
-
 CHECK_ENTRY = (sys.executable, "-m", "torchx.check")
 CHECK_TIMEOUT_S = 120.0
 
@@ -55,6 +53,8 @@ def split_overrides(text: str) -> tuple[list[str], str | None]:
 
 def validate_structure(config: Path, overrides: list[str]) -> Verdict:
     """Fast, in-process, torch-free: YAML, overrides, sections and spec shapes."""
+    from torchx.config import ConfigError, load_config  # with YAML: loaded when the dialog first asks
+
     try:
         load_config(config, overrides)
     except ConfigError as exc:

@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from torchx.config import safe_load
 from torchx.experiment import CONFIG_FILE, META_FILE, write_atomic
 
 Scalar = str | int | float | bool | None
@@ -60,6 +57,10 @@ def _scalar(value: Any) -> Scalar:
 
 def read_config_values(run_dir: str | os.PathLike[str]) -> dict[str, Scalar]:
     """The run's resolved `config.yaml`, flattened; empty when missing or unreadable."""
+    import yaml  # YAML loads on the first read, off the TUI's start-up path (~20 ms)
+
+    from torchx.config import safe_load
+
     try:
         with open(os.path.join(run_dir, CONFIG_FILE), encoding="utf-8") as f:
             data = safe_load(f)
@@ -69,6 +70,10 @@ def read_config_values(run_dir: str | os.PathLike[str]) -> dict[str, Scalar]:
 
 
 def read_meta(run_dir: str | os.PathLike[str]) -> Meta:
+    import yaml
+
+    from torchx.config import safe_load
+
     path = Path(run_dir) / META_FILE
     try:
         data = safe_load(path.read_text(encoding="utf-8"))
@@ -116,5 +121,7 @@ def write_meta(run_dir: Path, meta: Meta) -> None:
     if not meta.note.strip() and not meta.tags:
         path.unlink(missing_ok=True)
         return
+    import yaml
+
     data = {"note": meta.note.strip(), "tags": list(meta.tags)}
     write_atomic(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True), temp_dir=run_dir.parent)
