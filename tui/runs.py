@@ -233,6 +233,10 @@ class RunsScanner:
         if fold is not None:
             fold.kill()
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
     def refresh_soon(self, name: str) -> None:
         """Read `name` on the next poll even when it is not a settled run's turn (after an edit);
         safe from the UI thread (a set's add and discard are atomic)."""

@@ -1,5 +1,6 @@
 """A first scan of many runs folded in worker processes (`tui.fold_workers`) gives exactly the rows
-the scanner reads itself, and falls back to reading them itself when workers cannot run."""
+the scanner reads itself, falls back to reading them itself when workers cannot run, and ends, workers
+and scan thread, when the app quits."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import pytest
 from rundirs import T0, make_run
 
 from tui import fold_workers, row_cache
+from tui.app import TorchxApp
 from tui.run_facts import Meta, write_meta
 from tui.runs import NOT_A_RUN, RunRow, RunsScanner
+from tui.settings import Settings
 
 
 def save_dir_of_every_kind(save: Path) -> None:
@@ -132,3 +135,21 @@ def sleeping(script: Path) -> list[psutil.Process]:
         except psutil.NoSuchProcess:
             continue
     return found
+
+
+async def test_quitting_ends_the_scan_thread_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python waits for the scan thread at exit: quitting must wake it from its sleep between polls
+    (a minute here), or `q` would hang for up to a refresh period."""
+    make_run(tmp_path, "done", "finished")
+    polled, woke = threading.Event(), threading.Event()
+    poll_batches, save_cache = RunsScanner.poll_batches, RunsScanner.save_cache
+    monkeypatch.setattr(RunsScanner, "poll_batches",
+                        lambda self, *a, **kw: polled.set() or poll_batches(self, *a, **kw))
+    monkeypatch.setattr(RunsScanner, "save_cache", lambda self: woke.set() or save_cache(self))
+    app = TorchxApp(Settings(save_dir=tmp_path, configs_dir=tmp_path, refresh_s=60.0, cache_dir=None))
+    async with app.run_test(size=(80, 24)) as pilot:
+        while not polled.is_set():
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        assert not woke.is_set()  # the first poll is done: the thread sleeps for a minute
+    assert woke.wait(10)  # woken by the quit, not by the end of its minute

@@ -74,7 +74,10 @@ class RunsScreen(Screen[None]):
             self.set_interval(1.0, self.query_one(RunsTable).tick)
 
     def on_unmount(self) -> None:
-        self.scanner.stop()  # a long first scan, and its worker processes, must not outlive the app
+        """The app is quitting: Python waits for the scan thread at exit, so it must end now, not
+        after its current poll (a long first scan, worker processes included) or its sleep."""
+        self.scanner.stop()
+        self._wake.set()
 
     @property
     def table(self) -> RunsTable:
@@ -86,7 +89,7 @@ class RunsScreen(Screen[None]):
     def scan_runs(self) -> None:
         worker = get_current_worker()
         first, polls = True, 0
-        while not worker.is_cancelled:
+        while not (worker.is_cancelled or self.scanner.stopped):
             if polls < 2:  # start-up's objects, then the first scan's rows, live as long as the app:
                 gc.freeze()  # the cyclic collector (a gen-2 pass costs ~0.1 s by 10,000 runs) skips them
             for changed, removed in self.scanner.poll_batches():
