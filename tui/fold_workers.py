@@ -63,7 +63,7 @@ class WorkerFold:
         try:
             for i in range(workers):
                 with tempfile.TemporaryFile() as paths:  # a file, not a pipe: feeding never blocks
-                    paths.write(b"\n".join(os.fsencode(d) for d in dirs[i::workers]))
+                    paths.write(b"\0".join(os.fsencode(d) for d in dirs[i::workers]))  # NUL: never in a path
                     paths.seek(0)
                     self.procs.append(subprocess.Popen(argv, stdin=paths, stdout=subprocess.PIPE,
                                                        stderr=subprocess.DEVNULL, env=env,
@@ -112,17 +112,22 @@ def _read_entries(selector: selectors.BaseSelector) -> Iterator[list[Entry]]:
             pending += data
             while len(pending) >= FRAME.size and len(pending) >= FRAME.size + FRAME.unpack_from(pending)[0]:
                 end = FRAME.size + FRAME.unpack_from(pending)[0]
-                entries = pickle.loads(pending[FRAME.size:end])  # our own child's output, never a file's
+                try:
+                    entries = pickle.loads(pending[FRAME.size:end])  # our own child's output, never a file's
+                except Exception:  # a damaged frame is dropped: the scanner reads those runs itself
+                    entries = []
                 del pending[:end]
-                yield entries
+                if entries:
+                    yield entries
 
 
 def main() -> None:
-    """A worker: run directory paths on stdin; on stdout, frames of settled runs' entries."""
+    """A worker: NUL-separated run directory paths on stdin; on stdout, frames of settled runs'
+    entries."""
     host, with_config = sys.argv[1], sys.argv[2] == "config"
     jobs = JobStates()  # one `squeue` at most, and only if a Slurm run is among the directories
     out, entries = sys.stdout.buffer, []
-    for i, run_dir in enumerate(map(os.fsdecode, sys.stdin.buffer.read().split(b"\n")), 1):
+    for i, run_dir in enumerate(map(os.fsdecode, sys.stdin.buffer.read().split(b"\0")), 1):
         if run_dir:
             try:
                 tracker = RunTracker(run_dir)

@@ -28,6 +28,7 @@ def save_dir_of_every_kind(save: Path) -> None:
         run = make_run(save, f"run-{i:02d}", statuses[i % 5], t=T0 + 60 * i, epochs=1 + i % 4)
         (run / "config.yaml").write_text(f"seed: {i}\ntrain_wrapper:\n  args:\n    lr: {10.0 ** -(i % 3)}\n")
     write_meta(save / "run-03", Meta("lr too high", ("baseline",)))
+    make_run(save, "odd\nname [x]", "finished")  # a newline and brackets: paths travel NUL-separated
     (save / "notes").mkdir()
     (save / "garbage").mkdir()
     (save / "garbage" / "events.jsonl").write_bytes(b"\x00\xff not json\n")
@@ -59,13 +60,13 @@ def rows_by_name(scanner: RunsScanner) -> dict[str, RunRow]:
 def test_workers_give_the_rows_the_scanner_reads_itself(tmp_path: Path, in_workers: list[int]) -> None:
     save_dir_of_every_kind(tmp_path)
     folded = rows_by_name(RunsScanner(tmp_path))
-    assert len(in_workers) == 2 and sum(in_workers) == 13  # one group a worker: the settled runs
+    assert len(in_workers) == 2 and sum(in_workers) == 14  # one group a worker: the settled runs
     in_workers.clear()
     fold_workers.MIN_DIRS = 10_000  # the same scan, every run read in this process
     assert rows_by_name(RunsScanner(tmp_path)) == folded and in_workers == []
     assert folded["run-03"].tags == ("baseline",) and folded["run-04"].status == "running"
     assert folded["notes"].status == NOT_A_RUN and folded["garbage"].status == "damaged"
-    assert folded["reserved"].status == "failed"
+    assert folded["reserved"].status == "failed" and folded["odd\nname [x]"].status == "finished"
 
 
 def test_a_first_config_filter_reads_configs_in_workers(tmp_path: Path, in_workers: list[int]) -> None:
@@ -76,7 +77,7 @@ def test_a_first_config_filter_reads_configs_in_workers(tmp_path: Path, in_worke
     in_workers.clear()
     scanner.want_config()
     again = rows_by_name(scanner)
-    assert sum(in_workers) == 13  # the settled runs' configs came from the workers
+    assert sum(in_workers) == 14  # the settled runs' configs came from the workers
     assert {name for name, row in again.items() if row.cfg is None} == set()
     assert again["run-07"].cfg == {"seed": 7, "train_wrapper.args.lr": 0.1}
     assert again["run-07"].epoch == first["run-07"].epoch
@@ -87,7 +88,7 @@ def test_worker_rows_go_to_the_row_cache(tmp_path: Path, in_workers: list[int]) 
     save_dir_of_every_kind(save)
     RunsScanner(save, cache_dir=cache).poll()
     cached = row_cache.load(row_cache.cache_file(cache, save))
-    assert len(cached) == 13 and "run-04" not in cached  # the settled ones, the reservation included
+    assert len(cached) == 14 and "run-04" not in cached  # the settled ones, the reservation included
 
 
 @pytest.mark.parametrize("broken", ["no python", "a worker that writes nothing"])
