@@ -210,7 +210,9 @@ class RunsScanner:
         self._dir = str(self.save_dir)
         self._polls = 0
         self._cache_path = row_cache.cache_file(cache_dir, self.save_dir) if cache_dir else None
-        self._cached = row_cache.load(self._cache_path) if self._cache_path else {}
+        self._cached: dict[str, tuple[row_cache.Key, dict[str, Any]]] | None = None
+        """The row cache's entries not yet adopted; loaded by the first poll, in the scan thread (a
+        10,000-row cache takes ~0.1 s to parse: not on the UI thread before the first paint)."""
         self._cache_dirty = False
         self._due: set[str] = set()
         self.with_config = False
@@ -257,6 +259,8 @@ class RunsScanner:
         times as long, so a long first fill shows rows early yet re-sorts the table only a few times."""
         if self._stopped:
             return
+        if self._cached is None:
+            self._cached = row_cache.load(self._cache_path) if self._cache_path else {}
         names = self._list()
         seen = set(names)
         removed = [name for name in self.trackers if name not in seen]
@@ -307,7 +311,8 @@ class RunsScanner:
         """`tui.fold_workers` for the runs this poll must read from scratch, when there are many: the
         new ones the row cache has never seen, and after `want_config` the settled rows without a
         config. (Too few: a `WorkerFold` without workers.)"""
-        unread = [name for name in new if name not in self._cached]
+        cached = self._cached or {}
+        unread = [name for name in new if name not in cached]
         if self.with_config:
             unread += [name for name, t in self.trackers.items()
                        if name in self._due and t.row is not None and t.row.status in SETTLED
@@ -348,7 +353,7 @@ class RunsScanner:
 
     def _new_tracker(self, name: str) -> RunTracker:
         tracker = RunTracker(os.path.join(self._dir, name))
-        cached = self._cached.pop(name, None)
+        cached = self._cached.pop(name, None) if self._cached else None
         if cached is not None and row_cache.file_key(tracker.run_dir) == cached[0]:
             tracker.adopt(row_from_fields(cached[1]), cached[0])
         return tracker
