@@ -98,12 +98,12 @@ class RunsScreen(Screen[None]):
                 first = False
             polls += 1
             self.settings.launcher.reap()
-            if not self.settings.live:
-                self.scanner.save_cache()
-                return
-            self._wake.wait(self.settings.refresh_s)
-            self._wake.clear()
+            if self.settings.live:
+                self._wake.wait(self.settings.refresh_s)
+                self._wake.clear()
             self.scanner.save_cache()  # a tick after the rows were shown: it never slows the first fill
+            if not self.settings.live:
+                return
 
     @on(RunsTable.RowSelected, "#runs")
     def open_run(self, event: RunsTable.RowSelected) -> None:
