@@ -1,6 +1,7 @@
-"""The experiment directory `save/<name>/`: reserve it, snapshot code into it, read it back, derive status.
+"""The experiment directory `save/<name>/`: its file names, reserving it, snapshotting code into it,
+writing and reading its small JSON files atomically.
 
-Torch-free: the TUI imports this module. The layout is the contract of DESIGN.md.
+Torch-free: the TUI imports this module. The layout is the contract of ARCHITECTURE.md.
 """
 
 from __future__ import annotations
@@ -9,17 +10,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from torchx.errors import UserError
-from torchx.summary import RunSummary
 
 CONFIG_FILE = "config.yaml"
 EVENTS_FILE = "events.jsonl"
@@ -114,48 +111,6 @@ def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return obj if isinstance(obj, dict) else None
-
-
-def process_alive(pid: Any, create_time: Any = None, started_before: Any = None) -> bool:
-    """Whether `pid` is alive and is the same process (not a reused pid, not a zombie)."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        born = proc.create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
-    if isinstance(create_time, (int, float)):
-        return abs(born - create_time) < 1.0
-    if isinstance(started_before, (int, float)):
-        return born <= started_before + 1.0
-    return True
-
-
-def run_status(summary: RunSummary, run_json: dict[str, Any] | None, host: str | None = None) -> str:
-    """The one place a run's status is derived (DESIGN.md, "Event schema")."""
-    host = host or socket.gethostname()
-    launched_at = (run_json or {}).get("launched_at")
-    if run_json and (summary.start_time is None or (
-            isinstance(launched_at, (int, float)) and launched_at > summary.start_time + 1.0)):
-        # Launched (or relaunched for a resume) and no `start` from that launch yet.
-        if run_json.get("job_id") and run_json.get("backend") == "slurm" and summary.start_time is None:
-            return "pending"
-        if run_json.get("host", host) != host:
-            return "starting"
-        if process_alive(run_json.get("pid"), run_json.get("create_time")):
-            return "starting"
-        return "failed"
-    if summary.end_status:
-        return summary.end_status
-    if summary.start_time is None:
-        return "empty"
-    if summary.host and summary.host != host:
-        return "running"  # on another machine: cannot check its process table from here
-    alive = process_alive(summary.pid, summary.create_time, summary.start_time)
-    return "running" if alive else "lost"
 
 
 def git_info(repo: Path) -> dict[str, Any] | None:

@@ -1,7 +1,7 @@
 """Fold a run's events into the few numbers a table row needs, in constant memory.
 
-The TUI feeds events here as it tails them, so a row never re-reads a file; `experiment.run_status`
-turns the folded state and the process table into a status.
+The TUI feeds events here as it tails them, so a row never re-reads a file; the reader turns the
+folded state and the process table into a status.
 """
 
 from __future__ import annotations

@@ -10,15 +10,15 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import get_current_worker
 
-from tui.gpu_history import GpuHistory
-from tui.gpus import MIN_INTERVAL_S
 from tui.messages import GpusSampled, GpusShared
 from tui.screens.help import HelpScreen
 from tui.screens.runs import RunsScreen
 from tui.settings import Settings
+from tui.system.gpu_history import GpuHistory
+from tui.system.gpus import MIN_INTERVAL_S
 
 if TYPE_CHECKING:
-    from tui.runs import RunRow
+    from tui.table.rows import RunRow
 
 
 class TorchxApp(App[None]):

@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:  # annotations only: the run view's modules load when a run is first opened
-    from tui.backends import RunHandle
-    from tui.compare import RunMetrics
-    from tui.configs import Verdict
-    from tui.diff import RunsDiff
-    from tui.fork import ForkPrefill
-    from tui.gpu_history import GpuHistory
-    from tui.gpus import Sample
-    from tui.procs import ProcRow
-    from tui.run_watch import RunSnapshot
-    from tui.runs import RunRow
-    from tui.tidy import RunSize
+    from tui.history.compare import RunMetrics
+    from tui.history.diff import RunsDiff
+    from tui.history.tidy import RunSize
+    from tui.launch.backends import RunHandle
+    from tui.launch.checks import Verdict
+    from tui.launch.fork import ForkPrefill
+    from tui.live.watch import RunSnapshot
+    from tui.run.processes import ProcRow
+    from tui.system.gpu_history import GpuHistory
+    from tui.system.gpus import Sample
+    from tui.table.rows import RunRow
 
 
 @dataclass

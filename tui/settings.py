@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.configs import CHECK_ENTRY
-from tui.gpus import DEFAULT_INTERVAL_S, GpuSampler
-from tui.launcher import Launcher
-from tui.row_cache import default_cache_dir
-from tui.slurm import SlurmLauncher, available
+from tui.launch.checks import CHECK_ENTRY
+from tui.launch.local import Launcher
+from tui.launch.slurm import SlurmLauncher, available
+from tui.system.gpus import DEFAULT_INTERVAL_S, GpuSampler
+from tui.table.row_cache import default_cache_dir
 
 
 def slurm_if_available() -> SlurmLauncher | None:

@@ -1,4 +1,5 @@
-"""`torchx.load_run` rebuilds a trained model in one call; `python -m torchx.test` evaluates a checkpoint."""
+"""`torchx.load_run` rebuilds a trained model in one call; `python -m torchx.evaluate` (or its other name,
+`python -m torchx.test`) evaluates a checkpoint."""
 
 from __future__ import annotations
 
@@ -52,11 +53,14 @@ def test_load_run_last_matches_the_last_epoch(digits_run: Path) -> None:
     assert abs(val_accuracy(loaded.model, loaded.config) - last_epoch["metrics"]["val/acc"]) < 1e-6
 
 
-def test_torchx_test_appends_a_test_event_and_a_log_line(digits_run: Path) -> None:
-    result = run_entry("test", "--run", digits_run.name, "--save-dir", str(digits_run.parent), "--gpu", "cpu")
+@pytest.mark.parametrize("entry", ["evaluate", "test"])
+def test_evaluate_appends_a_test_event_and_a_log_line(digits_run: Path, entry: str) -> None:
+    tests_before = len(kinds(events_of(digits_run), "test"))
+    result = run_entry(entry, "--run", digits_run.name, "--save-dir", str(digits_run.parent), "--gpu", "cpu")
     assert result.returncode == 0, result.stderr[-3000:]
     events = events_of(digits_run)
     test = events[-1]
+    assert len(kinds(events, "test")) == tests_before + 1
     assert test["event"] == "test" and test["ckpt"] == str(torchx.load_run(digits_run).ckpt_path.relative_to(
         digits_run))
     assert 0.8 < test["metrics"]["test/acc"] <= 1.0 and test["metrics"]["test/loss"] > 0
@@ -70,10 +74,10 @@ def test_torchx_test_appends_a_test_event_and_a_log_line(digits_run: Path) -> No
     (["--run", "d", "--ckpt", "ckpt/nope.ckpt"], "nope.ckpt not found"),
     (["--run", "d"], "no best checkpoint"),
 ])
-def test_torchx_test_bad_input_is_one_line(save_dir: Path, args: list[str], expected: str) -> None:
+def test_evaluate_bad_input_is_one_line(save_dir: Path, args: list[str], expected: str) -> None:
     (save_dir / "d").mkdir()
     shutil.copy(REPO / DIGITS, save_dir / "d" / "config.yaml")  # a run that saved no checkpoint
-    result = run_entry("test", *args, "--save-dir", str(save_dir))
+    result = run_entry("evaluate", *args, "--save-dir", str(save_dir))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], result.stderr

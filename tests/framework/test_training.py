@@ -13,8 +13,8 @@ import torch
 
 from tests.conftest import DIGITS, run_entry, start_entry, wait_for
 from torchx.events import EVENT_FIELDS, read_events
-from torchx.experiment import run_status
 from torchx.summary import RunSummary
+from tui.run.status import run_status
 
 
 def events_of(run_dir: Path) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import DIGITS, REPO, wait_for
 from torchx.events import read_events
 from torchx.experiment import reserve_run_dir
-from tui import slurm
+from tui.launch import slurm
+from tui.run.status import job_active
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 
@@ -36,7 +37,7 @@ def submit(save_dir: Path, name: str, *args: str, spec: slurm.SlurmSpec) -> tupl
 
 
 def wait_job_done(job_id: str, timeout: float = 240) -> None:
-    wait_for(lambda: not slurm.active(slurm.job_state(job_id)), timeout=timeout, what=f"job {job_id} to end")
+    wait_for(lambda: not job_active(slurm.job_state(job_id)), timeout=timeout, what=f"job {job_id} to end")
 
 
 def test_time_limit_warning_saves_requeues_and_finishes(save_dir: Path) -> None:

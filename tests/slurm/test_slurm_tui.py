@@ -14,11 +14,11 @@ from helpers import TINY, focus, make_app, open_launch, replace_text, select, wa
 from tests.conftest import REPO
 from tests.slurm.test_slurm_runs import of_kind
 from tui.app import TorchxApp
-from tui.launcher import LaunchRequest
+from tui.launch.request import LaunchRequest
+from tui.launch.slurm import SlurmLauncher, SlurmSpec
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.launch import LaunchScreen
 from tui.screens.run_view import RunViewScreen
-from tui.slurm import SlurmLauncher, SlurmSpec
 
 pytestmark = [pytest.mark.usefixtures("slurm_cluster"), pytest.mark.timeout(600)]
 

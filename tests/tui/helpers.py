@@ -11,11 +11,11 @@ import psutil
 from conftest import REPO, FakeNvml, NoDriverNvml, wait_until
 
 from tui.app import TorchxApp
-from tui.gpus import GpuSampler
-from tui.runs import RunRow
 from tui.screens.launch import LaunchScreen
 from tui.screens.runs import RunsScreen
 from tui.settings import Settings
+from tui.system.gpus import GpuSampler
+from tui.table.rows import RunRow
 from tui.widgets.gpu_picker import GpuPicker
 from tui.widgets.runs_table import RunsTable
 

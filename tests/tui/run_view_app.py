@@ -12,8 +12,8 @@ from rundirs import T0, start_event, write_events
 from snapshot_app import HOST, FixedSampler
 
 from tui.app import TorchxApp
-from tui.gpus import GpuReading, Sample
 from tui.settings import Settings
+from tui.system.gpus import GpuReading, Sample
 
 NAME = "digits-fixed"
 CONFIG = """seed: 42

@@ -12,8 +12,8 @@ from pathlib import Path
 from rundirs import T0, make_run
 
 from tui.app import TorchxApp
-from tui.gpus import GpuReading, HostReading, Sample
 from tui.settings import Settings
+from tui.system.gpus import GpuReading, HostReading, Sample
 
 HOST = HostReading(cpu_percent=12.0, cpu_count=16, mem_used=3 * 2**30, mem_total=64 * 2**30)
 H100 = "NVIDIA H100 80GB HBM3"

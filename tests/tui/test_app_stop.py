@@ -15,11 +15,13 @@ from helpers import make_app, open_launch, replace_text, row, run_processes, sel
 from textual.widgets import SelectionList, Static
 
 from torchx import experiment
-from tui import backends
-from tui.gpus import GpuSampler
-from tui.launcher import Launcher, LaunchRequest, group_members
+from tui.launch import backends
+from tui.launch.local import Launcher
+from tui.launch.request import LaunchRequest
+from tui.run.processes import group_members
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
+from tui.system.gpus import GpuSampler
 from tui.widgets.gpu_picker import GpuPicker
 
 FAKE = Path(__file__).with_name("fake_trainer.py")

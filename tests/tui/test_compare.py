@@ -10,12 +10,13 @@ from helpers import table
 from rundirs import T0
 from test_marks_diff import app_on, filled
 
-from tui import run_loader
-from tui.compare import default_metric, legend_names, open_loader, run_metrics, shared_metrics, table_rows
-from tui.runs import RunRow
+from tui.history.compare import default_metric, open_loader, run_metrics, shared_metrics, table_rows
+from tui.live import loader as run_loader
+from tui.live.series import DEFAULT_CAPACITY
 from tui.screens.compare import CompareScreen
 from tui.screens.runs import RunsScreen
-from tui.series import DEFAULT_CAPACITY
+from tui.table.rows import RunRow
+from tui.text import legend_names
 from tui.widgets.metric_plot import MetricPlot
 
 RATES = (0.3, 0.6, 1.2)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from diff_dirs import CONFIG, DIFFERING, changed_config, make_pair
 
-from tui import diff
-from tui.diff import ADDED, CHANGED, REMOVED, SAME, diff_configs, diff_runs, diff_src, load_config
-from tui.run_facts import flatten
+from tui.history import diff
+from tui.history.diff import ADDED, CHANGED, REMOVED, SAME, diff_configs, diff_runs, diff_src
+from tui.run.files import flatten, load_run_config
 
 
 def test_flatten_nested_mappings_and_lists() -> None:
@@ -44,10 +44,10 @@ def test_missing_and_malformed_config_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "list").mkdir()
     (tmp_path / "list" / "config.yaml").write_text("- 1\n")
     (tmp_path / "none").mkdir()
-    config, error = load_config(tmp_path / "bad")
+    config, error = load_run_config(tmp_path / "bad")
     assert config is None and "bad/config.yaml: malformed YAML at line" in str(error)
-    assert "list/config.yaml: the top level must be a mapping" in str(load_config(tmp_path / "list")[1])
-    assert "none/config.yaml: no such config file" in str(load_config(tmp_path / "none")[1])
+    assert "list/config.yaml: the top level must be a mapping" in str(load_run_config(tmp_path / "list")[1])
+    assert "none/config.yaml: no such config file" in str(load_run_config(tmp_path / "none")[1])
 
 
 def test_diff_runs_with_one_config_missing(tmp_path: Path) -> None:

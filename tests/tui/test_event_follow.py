@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from torchx.events import EventReader
-from tui.logtail import LogTail
-from tui.run_loader import RunLoader
+from tui.live.loader import RunLoader
+from tui.live.logtail import LogTail
 
 WRITER = r"""
 import json, sys, time

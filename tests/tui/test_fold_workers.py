@@ -1,4 +1,4 @@
-"""A first scan of many runs folded in worker processes (`tui.fold_workers`) gives exactly the rows
+"""A first scan of many runs folded in worker processes (`tui.table.fold_workers`) gives exactly the rows
 the scanner reads itself, falls back to reading them itself when workers cannot run, and ends, workers
 and scan thread, when the app quits."""
 
@@ -15,11 +15,13 @@ import psutil
 import pytest
 from rundirs import T0, make_run
 
-from tui import fold_workers, row_cache
 from tui.app import TorchxApp
-from tui.run_facts import Meta, write_meta
-from tui.runs import NOT_A_RUN, RunRow, RunsScanner
+from tui.run.files import Meta, write_meta
+from tui.run.status import NOT_A_RUN
 from tui.settings import Settings
+from tui.table import fold_workers, row_cache
+from tui.table.rows import RunRow
+from tui.table.scanner import RunsScanner
 
 
 def save_dir_of_every_kind(save: Path) -> None:

@@ -13,10 +13,10 @@ from rundirs import make_run
 from textual.widgets import Input
 
 from torchx.config import dump_config, load_config
-from tui.fork import fork_prefill, split_argv, without_launcher_overrides
-from tui.launcher import cpu_ddp_overrides
+from tui.launch.fork import fork_prefill, split_argv, without_launcher_overrides
+from tui.launch.request import cpu_ddp_overrides
+from tui.launch.slurm import SlurmSpec, entry_command
 from tui.screens.launch import LaunchScreen
-from tui.slurm import SlurmSpec, entry_command
 
 OVERRIDES = ["trainer_params.max_epochs=3", "train_wrapper.args.optim_spec.args.lr=0.001"]
 OK = (sys.executable, "-c", "import sys; sys.exit(0)")

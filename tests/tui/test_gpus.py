@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import FakeNvml, NoDriverNvml
 
-from tui.gpus import GpuSampler, gpu_label, host_label
+from tui.system.gpus import GpuSampler
+from tui.text import gpu_label, host_label
 
 
 def test_batched_sampling_with_cached_handles() -> None:

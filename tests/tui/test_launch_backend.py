@@ -11,7 +11,7 @@ import pytest
 from conftest import screen_text, wait_until
 from helpers import make_app, open_launch, replace_text, wait_status
 
-from tui.launcher import Launcher
+from tui.launch.local import Launcher
 from tui.screens.launch import LaunchScreen
 
 FAKE = Path(__file__).with_name("fake_trainer.py")

@@ -12,8 +12,11 @@ import psutil
 import pytest
 
 from torchx.experiment import reserve_run_dir
-from tui import launcher
-from tui.launcher import Launcher, LaunchError, LaunchRequest
+from tui.errors import LaunchError
+from tui.launch import local
+from tui.launch.local import Launcher
+from tui.launch.request import LaunchRequest
+from tui.run import processes
 
 FAKE = Path(__file__).with_name("fake_trainer.py")
 
@@ -55,7 +58,7 @@ def test_launch_detaches_and_records(tmp_path: Path, fake_launcher: Launcher) ->
     assert record["argv"][2:] == ["--config", "configs/x.yaml", "--name", "r1", "--save-dir", str(tmp_path),
                                   "--gpu", "cpu", "a.b=1"]
     wait_for(lambda: len(events(run_dir)) > 1)
-    launcher.kill(*launcher.run_pid(run_dir))
+    processes.kill(*processes.run_pid(run_dir))
 
 
 def test_device_arguments() -> None:
@@ -86,11 +89,11 @@ def test_spawn_failure_releases_the_name(tmp_path: Path) -> None:
 def test_stop_leaves_no_process_and_resume_continues(tmp_path: Path, fake_launcher: Launcher) -> None:
     run_dir = fake_launcher.launch(request(tmp_path))
     wait_for(lambda: any(e["event"] == "epoch" for e in events(run_dir)))
-    pid, pgid = launcher.run_pid(run_dir)
-    procs = launcher.run_processes(pid, pgid)
+    pid, pgid = processes.run_pid(run_dir)
+    procs = processes.run_processes(pid, pgid)
     assert len(procs) == 2  # the trainer and its worker
-    launcher.stop(pid, pgid)
-    assert launcher.wait_gone(pid, pgid, timeout=10)
+    processes.stop(pid, pgid)
+    assert processes.wait_gone(pid, pgid, timeout=10)
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in procs)
     assert events(run_dir)[-1]["event"] == "end" and (run_dir / "ckpt" / "last.ckpt").exists()
 
@@ -101,16 +104,16 @@ def test_stop_leaves_no_process_and_resume_continues(tmp_path: Path, fake_launch
     wait_for(lambda: sum(e["event"] == "start" for e in events(run_dir)) == 2)
     with pytest.raises(LaunchError, match="still running"):
         fake_launcher.resume(run_dir)
-    launcher.kill(*launcher.run_pid(run_dir))
+    processes.kill(*processes.run_pid(run_dir))
 
 
 def test_kill_takes_the_whole_group(tmp_path: Path, fake_launcher: Launcher) -> None:
     run_dir = fake_launcher.launch(request(tmp_path))
     wait_for(lambda: len(events(run_dir)) > 1)
-    pid, pgid = launcher.run_pid(run_dir)
-    procs = launcher.run_processes(pid, pgid)
-    launcher.kill(pid, pgid)
-    assert launcher.wait_gone(pid, pgid, timeout=10)
+    pid, pgid = processes.run_pid(run_dir)
+    procs = processes.run_processes(pid, pgid)
+    processes.kill(pid, pgid)
+    assert processes.wait_gone(pid, pgid, timeout=10)
     fake_launcher.reap()
     assert fake_launcher.children == []
     assert not [p for p in procs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
@@ -119,7 +122,7 @@ def test_kill_takes_the_whole_group(tmp_path: Path, fake_launcher: Launcher) -> 
 
 def test_never_signals_own_group() -> None:
     with pytest.raises(LaunchError, match="refusing"):
-        launcher.stop(os.getpid(), os.getpgrp())
+        processes.stop(os.getpid(), os.getpgrp())
 
 
 def test_two_launchers_race_for_one_name(tmp_path: Path, fake_launcher: Launcher) -> None:
@@ -142,28 +145,28 @@ def test_two_launchers_race_for_one_name(tmp_path: Path, fake_launcher: Launcher
         t.join()
     assert sorted(type(r).__name__ for r in results) == ["LaunchError", "PosixPath"]
     assert len(fake_launcher.children) + len(other.children) == 1
-    launcher.kill(*launcher.run_pid(tmp_path / "same"))
+    processes.kill(*processes.run_pid(tmp_path / "same"))
 
 
 def test_resume_uses_the_entry_that_started_the_run(tmp_path: Path) -> None:
     previous = {"argv": ["/py", "-m", "torchx.train", "--config", "c.yaml", "--name", "n", "--gpu", "0,1"]}
-    argv = launcher.resume_argv(launcher.DEFAULT_ENTRY, tmp_path / "n", previous)
+    argv = local.resume_argv(local.DEFAULT_ENTRY, tmp_path / "n", previous)
     assert argv == ["/py", "-m", "torchx.train", "--resume", "n", "--save-dir", str(tmp_path), "--gpu", "0,1"]
-    assert launcher.resume_argv(("x",), tmp_path / "n", None) == ["x", "--resume", "n", "--save-dir",
+    assert local.resume_argv(("x",), tmp_path / "n", None) == ["x", "--resume", "n", "--save-dir",
                                                                    str(tmp_path)]
 
 
 def test_lingering_worker_of_a_dead_run_is_found_and_killed(tmp_path: Path, fake_launcher: Launcher) -> None:
     run_dir = fake_launcher.launch(request(tmp_path))
     wait_for(lambda: len(events(run_dir)) > 1)
-    pid, pgid = launcher.run_pid(run_dir)
+    pid, pgid = processes.run_pid(run_dir)
     os.kill(pid, 9)  # rank 0 dies alone (OOM killer); its worker lives on in the group
     fake_launcher.reap()
     wait_for(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    members = launcher.group_members(run_dir, pgid)
+    members = processes.group_members(run_dir, pgid)
     assert len(members) == 1 and members[0].pid != pid
-    assert launcher.run_pid(run_dir) == (pid, pgid)
-    assert launcher.group_members(tmp_path / "other", pgid) == []  # another run's group: not ours
-    launcher.kill(pid, pgid)
-    assert launcher.wait_gone(pid, pgid, timeout=10)
-    assert launcher.run_pid(run_dir) is None
+    assert processes.run_pid(run_dir) == (pid, pgid)
+    assert processes.group_members(tmp_path / "other", pgid) == []  # another run's group: not ours
+    processes.kill(pid, pgid)
+    assert processes.wait_gone(pid, pgid, timeout=10)
+    assert processes.run_pid(run_dir) is None

@@ -16,7 +16,7 @@ from rundirs import make_run, write_events
 from test_filter_sort import shown, type_filter
 
 from torchx.experiment import write_json_atomic
-from tui import tidy
+from tui.history import tidy
 from tui.screens.notes import NotesScreen
 from tui.screens.tidy import TidyScreen
 
@@ -153,7 +153,7 @@ def test_prunable_reads_only_the_checkpoints(tmp_path: Path, monkeypatch: pytest
 
 def test_process_check_refuses_whatever_the_status_said(tmp_path: Path, reap_tmp: None) -> None:
     """The worker's own check: a run whose launcher child is alive is never moved."""
-    from tui.backends import busy, handle
+    from tui.launch.backends import busy, handle
     from tui.screens.history_actions import trash_and_report
 
     run = make_run(tmp_path, "busy", "finished")

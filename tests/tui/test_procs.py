@@ -14,9 +14,10 @@ import psutil
 from conftest import REPO
 from helpers_procs import wait_for
 
-from tui import launcher
-from tui.launcher import Launcher, LaunchRequest
-from tui.procs import ProcSampler, run_name_of
+from tui.launch.local import Launcher
+from tui.launch.request import LaunchRequest
+from tui.run import processes
+from tui.run.processes import ProcSampler, run_name_of
 
 TREE = r"""
 import os, subprocess, sys, time
@@ -79,7 +80,7 @@ def test_a_real_cpu_ddp_run(tmp_path: Path, reap_tmp) -> None:
 
     roles = wait_for(ranks_and_workers, 120, "two ranks with their data-loader workers")
     assert roles.count("rank 0") == 1 and roles.count("rank 1") == 1
-    root = launcher.run_pid(run_dir)
+    root = processes.run_pid(run_dir)
     assert root is not None
-    launcher.stop(*root)
-    assert launcher.wait_gone(*root, timeout=60)
+    processes.stop(*root)
+    assert processes.wait_gone(*root, timeout=60)

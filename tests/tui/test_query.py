@@ -1,4 +1,4 @@
-"""The filter language and sort orders (`tui.query`), on plain rows."""
+"""The filter language and sort orders (`tui.table.query`), on plain rows."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from diff_dirs import CONFIG
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.diff import diff_configs
-from tui.query import Order, QueryError, parse, sort_rows
-from tui.run_facts import flatten, parse_tags, read_config_values
-from tui.runs import RunRow
+from tui.history.diff import diff_configs
+from tui.run.files import flatten, parse_tags, read_config_values
+from tui.table.query import Order, QueryError, parse, sort_rows
+from tui.table.rows import RunRow
 
 LR = "train_wrapper.args.optim_spec.args.lr"
 

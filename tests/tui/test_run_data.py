@@ -10,12 +10,12 @@ from pathlib import Path
 
 from rundirs import T0, epoch_events, start_event, write_events
 
-from tui import run_loader
-from tui.logtail import LogTail, find
-from tui.run_data import RunData, metric_mode, predicted_total_s, progress
-from tui.run_files import checkpoints, monitor_from_config, reproduce
-from tui.run_loader import RunLoader
-from tui.series import Series, thin
+from tui.live import loader as run_loader
+from tui.live.data import RunData, metric_mode, predicted_total_s, progress
+from tui.live.loader import RunLoader
+from tui.live.logtail import LogTail, find
+from tui.live.series import Series, thin
+from tui.run.files import checkpoints, monitor_from_config, reproduce
 
 
 def test_series_stays_bounded_over_a_million_points() -> None:

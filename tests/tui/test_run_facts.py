@@ -8,8 +8,8 @@ import pytest
 from rundirs import make_run
 
 from torchx.events import EventReader
-from tui.run_facts import Meta, read_meta, write_meta
-from tui.runs import RunsScanner
+from tui.run.files import Meta, read_meta, write_meta
+from tui.table.scanner import RunsScanner
 
 
 def test_config_read_once_and_cached_between_sessions(tmp_path: Path,
@@ -22,7 +22,8 @@ def test_config_read_once_and_cached_between_sessions(tmp_path: Path,
     scanner.want_config()
     first = scanner.poll()[0][0]
     assert first.cfg == {"train_wrapper.args.optim_spec.args.lr": 0.001}
-    monkeypatch.setattr("tui.runs.read_config_values", lambda path: pytest.fail("config.yaml read again"))
+    monkeypatch.setattr("tui.table.scanner.read_config_values",
+                        lambda path: pytest.fail("config.yaml read again"))
     again = RunsScanner(save, cache_dir=cache)
     again.want_config()
     assert again.poll()[0][0].cfg == first.cfg
@@ -36,7 +37,8 @@ def test_config_read_in_a_later_session_is_cached(tmp_path: Path, monkeypatch: p
     second = RunsScanner(save, cache_dir=cache)
     second.want_config()  # a cfg. filter typed before the first poll: the cached row gets it at once
     assert second.poll()[0][0].cfg == {"trainer_params.max_epochs": 3}
-    monkeypatch.setattr("tui.runs.read_config_values", lambda path: pytest.fail("config.yaml read again"))
+    monkeypatch.setattr("tui.table.scanner.read_config_values",
+                        lambda path: pytest.fail("config.yaml read again"))
     third = RunsScanner(save, cache_dir=cache)
     third.want_config()
     assert third.poll()[0][0].cfg == {"trainer_params.max_epochs": 3}

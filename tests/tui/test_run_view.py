@@ -16,14 +16,14 @@ from helpers import DIGITS, make_app
 from rundirs import T0, make_run, start_event, write_events
 from textual.app import App
 
-from tui import launcher
 from tui.app import TorchxApp
-from tui.gpus import GpuSampler
-from tui.launcher import LaunchRequest
+from tui.launch.request import LaunchRequest
+from tui.run import processes
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.gpus import GpusScreen
 from tui.screens.run_view import RunViewScreen
 from tui.settings import Settings
+from tui.system.gpus import GpuSampler
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.metric_plot import MetricPlot
 from tui.widgets.search_log import SearchLog
@@ -100,7 +100,7 @@ async def test_live_view_of_a_real_run_then_stop_and_resume(tmp_path: Path, reap
         assert "last.ckpt" in [c.name for c in screen.snapshot.checkpoints]
 
         run_dir = app.settings.save_dir / "live"
-        await wait_until(pilot, lambda: launcher.run_pid(run_dir) is None, 60, "the trainer to exit")
+        await wait_until(pilot, lambda: processes.run_pid(run_dir) is None, 60, "the trainer to exit")
         await pilot.press("r")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "the resume question")
         await pilot.press("y")

@@ -11,8 +11,11 @@ import pytest
 from rundirs import T0, make_run
 
 from torchx.events import EventReader
-from tui import row_cache
-from tui.runs import NOT_A_RUN, RunRow, RunsScanner, epoch_text, eta_text, row_cells
+from tui.run.status import NOT_A_RUN
+from tui.table import row_cache
+from tui.table.rows import RunRow
+from tui.table.scanner import RunsScanner
+from tui.text import epoch_text, eta_text, row_cells
 
 
 def by_name(rows: list[RunRow]) -> dict[str, RunRow]:
@@ -73,7 +76,7 @@ def test_settled_run_costs_no_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     make_run(tmp_path, "done", "finished")
     scanner = RunsScanner(tmp_path)
     scanner.poll()
-    monkeypatch.setattr("tui.runs.read_json", lambda path: pytest.fail("re-read run.json"))
+    monkeypatch.setattr("tui.table.scanner.read_json", lambda path: pytest.fail("re-read run.json"))
     monkeypatch.setattr(EventReader, "iter_new", lambda self: pytest.fail("re-read events"))
     assert scanner.poll() == ([], [])
 

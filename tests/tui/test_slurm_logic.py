@@ -1,28 +1,23 @@
-"""The Slurm backend's torch-free logic: the dialog's fields, the batch script, statuses from events
-and job states. (Real jobs: tests/slurm.)"""
+"""The Slurm backend's torch-free logic: the dialog's fields, the batch script, job states. (Statuses
+from job states: test_status.py; real jobs: tests/slurm.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from torchx.summary import RunSummary
-from tui.launcher import LaunchError, LaunchRequest
-from tui.slurm import (
-    GONE,
+from tui.errors import LaunchError
+from tui.launch.request import LaunchRequest
+from tui.launch.slurm import (
     JobStates,
     SlurmLauncher,
     SlurmSpec,
     extra_lines,
     sbatch_script,
-    slurm_run_status,
     spec_from_fields,
 )
-
-T = 1_795_000_000.0
-HOST = "login1"
+from tui.run.status import GONE
 
 
 def fields(**changed: str) -> SlurmSpec:
@@ -70,43 +65,6 @@ def test_script_sets_devices_from_the_fields(tmp_path: Path) -> None:
             "trainer_params.accelerator=gpu trainer_params.strategy=ddp\n") in script
 
 
-def summary(*events: dict[str, Any]) -> RunSummary:
-    folded = RunSummary()
-    folded.update(list(events))
-    return folded
-
-
-START = {"event": "start", "time": T, "pid": 999_999, "host": "node1"}
-END_STOPPED = {"event": "end", "time": T + 50, "status": "stopped"}
-LAUNCH = {"backend": "slurm", "job_id": "7", "host": HOST, "launched_at": T - 10}
-RESUMED = {**LAUNCH, "launched_at": T + 100}
-
-
-@pytest.mark.parametrize(("events", "run_json", "state", "status"), [
-    ((), LAUNCH, "PENDING", "pending"),
-    ((), LAUNCH, "RUNNING", "starting"),
-    ((START,), LAUNCH, "RUNNING", "running"),
-    ((START,), LAUNCH, "COMPLETING", "running"),
-    ((START, END_STOPPED), LAUNCH, "RUNNING", "running"),  # stopped to be requeued: not settled yet
-    ((START, END_STOPPED), LAUNCH, "REQUEUED", "pending"),
-    ((START, END_STOPPED), LAUNCH, "COMPLETED", "stopped"),
-    ((START, END_STOPPED), LAUNCH, "CANCELLED", "stopped"),
-    ((START,), LAUNCH, "CANCELLED", "cancelled"),
-    ((), LAUNCH, "CANCELLED", "cancelled"),
-    ((START,), LAUNCH, "FAILED", "failed"),
-    ((START,), LAUNCH, "TIMEOUT", "failed"),
-    ((START,), LAUNCH, GONE, "lost"),
-    ((START, END_STOPPED), RESUMED, "PENDING", "pending"),
-    ((START, END_STOPPED), RESUMED, "RUNNING", "starting"),
-    ((START, END_STOPPED), RESUMED, "CANCELLED", "cancelled"),  # the resume was cancelled in the queue
-    ((), LAUNCH, None, "pending"),  # Slurm does not answer: the events (and run.json) alone
-    ((START, END_STOPPED), LAUNCH, None, "stopped"),
-])
-def test_status_from_events_and_job_state(events: tuple[dict[str, Any], ...], run_json: dict[str, Any],
-                                          state: str | None, status: str) -> None:
-    assert slurm_run_status(summary(*events), run_json, state, HOST) == status
-
-
 def test_a_batch_script_that_cannot_be_written_is_a_launch_error_that_frees_the_name(tmp_path: Path) -> None:
     """The run directory can be made (its path is just short enough); its script's path is over PATH_MAX."""
     name, save = "run", tmp_path
@@ -123,7 +81,7 @@ def test_a_forgotten_job_is_not_asked_about_again(monkeypatch: pytest.MonkeyPatc
     longer called (the listing is stubbed: the real cluster forgets a job only after MinJobAge)."""
     listings = iter(["7 RUNNING\n8 PENDING\n", "8 RUNNING\n", "8 RUNNING\n"])
     calls: list[list[str]] = []
-    monkeypatch.setattr("tui.slurm._run", lambda cmd: calls.append(cmd) or next(listings))
+    monkeypatch.setattr("tui.launch.slurm._run", lambda cmd: calls.append(cmd) or next(listings))
     jobs = JobStates(max_age_s=0.0)
     assert jobs.state(7) == "RUNNING" and jobs.state(7) == GONE and len(calls) == 2
     assert [jobs.state(7) for _ in range(5)] == [GONE] * 5 and len(calls) == 2

@@ -8,7 +8,7 @@ from snapshot_app import build
 from test_snapshots import dialog_validated
 from textual.widgets import Input
 
-from tui.slurm import SlurmLauncher
+from tui.launch.slurm import SlurmLauncher
 
 
 def test_launch_dialog_slurm(workdir: Path, snap_compare) -> None:

@@ -1,6 +1,6 @@
 """Two or more runs compared: one metric of each overlaid in a plot, and a table of status, duration,
-epochs and the final and best value of every metric they share. A worker reads the runs (`tui.compare`);
-`m` cycles the plotted metric."""
+epochs and the final and best value of every metric they share. A worker reads the runs
+(`tui.history.compare`); `m` cycles the plotted metric."""
 
 from __future__ import annotations
 
@@ -14,23 +14,22 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 from textual.worker import get_current_worker
 
-from tui.compare import (
-    NAME_WIDTH,
+from tui.history.compare import (
     RunMetrics,
     default_metric,
-    legend_names,
     open_loader,
     run_metrics,
     shared_metrics,
     table_rows,
 )
 from tui.messages import CompareLoaded
+from tui.text import LEGEND_WIDTH, legend_names
 from tui.widgets.line import Line
 from tui.widgets.metric_plot import MetricPlot
 
 if TYPE_CHECKING:
-    from tui.runs import RunRow
     from tui.settings import Settings
+    from tui.table.rows import RunRow
 
 RUN_COLORS = ("cyan", "magenta", "green", "yellow", "blue", "red")
 """Names that plotext and Rich both know: a run's line and its table column share a colour."""
@@ -63,7 +62,7 @@ class CompareScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.add_column("", width=17)
         for i, name in enumerate(self.legend):
-            table.add_column(Text(f"● {name}", RUN_COLORS[i % len(RUN_COLORS)]), width=NAME_WIDTH + 2)
+            table.add_column(Text(f"● {name}", RUN_COLORS[i % len(RUN_COLORS)]), width=LEGEND_WIDTH + 2)
         self.load()
 
     @work(thread=True, exclusive=True, group="compare")

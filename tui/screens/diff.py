@@ -1,6 +1,6 @@
 """Two runs side by side: config keys that differ, the code snapshots' diff, git state and versions.
 
-A worker reads and compares both run directories (`tui.diff`); the screen only colours the rows. Every
+A worker reads and compares both run directories (`tui.history.diff`); the screen only colours the rows. Every
 difference carries a symbol as well as a colour (`~` changed, `+` only in B, `-` only in A), so the
 screen reads the same with NO_COLOR.
 """
@@ -20,14 +20,14 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from tui.diff import ADDED, CHANGED, REMOVED, SAME, KeyDiff, RunsDiff, SrcDiff, diff_runs
+from tui.history.diff import ADDED, CHANGED, REMOVED, SAME, KeyDiff, RunsDiff, SrcDiff, diff_runs
 from tui.messages import DiffReady
-from tui.runs import started_text, status_text
+from tui.text import started_text, status_text
 from tui.widgets.line import Line
 
 if TYPE_CHECKING:
-    from tui.runs import RunRow
     from tui.settings import Settings
+    from tui.table.rows import RunRow
 
 TABS = ("config", "code", "git")
 MARKS = {CHANGED: ("~", "yellow"), ADDED: ("+", "green"), REMOVED: ("-", "red"), SAME: (" ", "")}

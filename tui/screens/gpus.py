@@ -15,9 +15,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
 
-from tui import procs, run_text
-from tui.gpus import Sample
 from tui.messages import GpuOwnersFound, GpusShared
+from tui.run import processes
+from tui.system.gpus import Sample
+from tui.text import gpu_line, host_lines
 
 
 class GpusScreen(Screen[None]):
@@ -53,9 +54,9 @@ class GpusScreen(Screen[None]):
         sample, history = message.sample, message.history
         if sample.gpus:
             lines = [f"{len(sample.gpus)} GPU(s)"]
-            lines += [f"{run_text.gpu_line(g, history, 16)}  {g.name}" for g in sample.gpus]
+            lines += [f"{gpu_line(g, history, 16)}  {g.name}" for g in sample.gpus]
         else:
-            lines = run_text.host_lines(history, sample.no_gpu_reason or "no GPU", 16)
+            lines = host_lines(history, sample.no_gpu_reason or "no GPU", 16)
         self.query_one("#gpu-summary", Static).update("\n".join(lines))
         with self._lock:
             self._pending = sample
@@ -74,8 +75,8 @@ class GpusScreen(Screen[None]):
             rows: list[tuple[str, ...]] = []
             for gpu in sample.gpus:
                 for pid, mem in gpu.processes:
-                    run = procs.run_name_of(pid)
-                    user, name = procs.describe(pid)
+                    run = processes.run_name_of(pid)
+                    user, name = processes.describe(pid)
                     owner = f"run {run}" if run else f"{name} (not a torchx run)"
                     if run is None and name == "?":
                         owner = "(process not visible here: another container?)"

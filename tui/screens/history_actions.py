@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui import tidy
+from tui.history import tidy
 from tui.messages import ActionFinished
-from tui.run_facts import Meta, write_meta
-from tui.runs import size_text
+from tui.run.files import Meta, write_meta
 from tui.screens.run_actions import Post
+from tui.text import size_text
 
 
 def save_meta_and_report(post: Post, run_dir: Path, meta: Meta) -> bool:

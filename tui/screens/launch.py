@@ -17,15 +17,16 @@ from textual.widgets import Footer, Input, Label, OptionList, RadioButton, Radio
 from textual.worker import get_current_worker
 
 from torchx.experiment import default_run_name, validate_run_name
-from tui import backends, configs
-from tui.configs import Verdict
-from tui.launcher import LaunchError, LaunchRequest
+from tui.errors import LaunchError
+from tui.launch import backends, checks
+from tui.launch.checks import Verdict
+from tui.launch.request import LaunchRequest
 from tui.messages import ConfigValidated, GpusShared, LaunchFinished
 from tui.widgets.gpu_picker import GpuPicker
 from tui.widgets.slurm_fields import SlurmFields
 
 if TYPE_CHECKING:
-    from tui.fork import ForkPrefill
+    from tui.launch.fork import ForkPrefill
     from tui.settings import Settings
 
 VALIDATE_DELAY_S = 0.4
@@ -50,7 +51,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         """`prefill`: start from a past run's config, overrides and a fresh name (fork)."""
         super().__init__()
         self.settings = settings
-        self.config_paths = configs.list_configs(settings.configs_dir)
+        self.config_paths = checks.list_configs(settings.configs_dir)
         self.prefill = prefill
         if prefill is not None and prefill.config.resolve() not in {p.resolve() for p in self.config_paths}:
             self.config_paths.insert(0, prefill.config)  # a run's own config.yaml
@@ -121,7 +122,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         if config is None:
             return
         # After a refresh: an update before the first layout leaves the preview one line high.
-        self.call_after_refresh(self.query_one("#yaml", Static).update, configs.read_preview(config))
+        self.call_after_refresh(self.query_one("#yaml", Static).update, checks.read_preview(config))
         if not self._name_edited:
             self._set_name(default_run_name(config, now=self.settings.clock()))
         self._validate_current()
@@ -168,7 +169,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         config = self.config
         if config is None:
             return
-        overrides, problem = configs.split_overrides(self.overrides_text)
+        overrides, problem = checks.split_overrides(self.overrides_text)
         if problem:
             self._show_config(Verdict(False, problem))
             return
@@ -177,7 +178,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
     @work(thread=True, exclusive=True, group="validate")
     def validate(self, config: Path, overrides: list[str]) -> None:
         key = (str(config), " ".join(overrides))
-        structure = configs.validate_structure(config, overrides)
+        structure = checks.validate_structure(config, overrides)
         self.post_message(ConfigValidated(key, structure, final=not structure.ok))
         if structure.ok:
             verdict = self._full_verdict(config, overrides, skip_if_cancelled=True)
@@ -193,7 +194,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         cancelled = (lambda: worker.is_cancelled) if skip_if_cancelled else (lambda: False)
         with self._check_lock:
             if key not in self._verdicts:
-                verdict = configs.validate_full(config, overrides, self.settings.check_entry,
+                verdict = checks.validate_full(config, overrides, self.settings.check_entry,
                                                 cancelled=cancelled)
                 if verdict is None:
                     return None
@@ -203,7 +204,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
     @on(ConfigValidated)
     def config_validated(self, message: ConfigValidated) -> None:
         config = self.config
-        overrides, problem = configs.split_overrides(self.overrides_text)
+        overrides, problem = checks.split_overrides(self.overrides_text)
         if config is None or problem or message.key != (str(config), " ".join(overrides)):
             return  # stale: the selection changed meanwhile
         verdict = message.verdict
@@ -266,7 +267,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         if config is None:
             self._show_config(Verdict(False, "pick a config first"))
             return None
-        overrides, problem = configs.split_overrides(self.overrides_text)
+        overrides, problem = checks.split_overrides(self.overrides_text)
         if problem:
             self._show_config(Verdict(False, problem))
             return None

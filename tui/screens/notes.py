@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from tui.run_facts import Meta, parse_tags
+from tui.run.files import Meta, parse_tags
 
 
 class NotesScreen(ModalScreen[Meta | None]):

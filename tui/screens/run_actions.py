@@ -10,15 +10,15 @@ from textual import on, work
 from textual.message import Message
 from textual.screen import Screen
 
-from tui import backends
-from tui.launcher import LaunchError
+from tui.errors import LaunchError
+from tui.launch import backends
 from tui.messages import ActionFinished, StopOverdue
-from tui.runs import ACTIVE, RESUMABLE
-from tui.screens.confirm import ConfirmScreen
+from tui.run.status import ACTIVE, RESUMABLE
+from tui.screens.confirm import ConfirmScreen, on_yes
 
 if TYPE_CHECKING:
-    from tui.backends import RunHandle
-    from tui.run_watch import RunSnapshot
+    from tui.launch.backends import RunHandle
+    from tui.live.watch import RunSnapshot
 from tui.settings import Settings
 
 Post = Callable[[Message], object]
@@ -97,21 +97,14 @@ class RunActions(Screen[None]):
             self.notify(f"cannot stop '{self.run_name}': it is {self._run_status()}", severity="warning")
             return
         question = f"Stop run '{self.run_name}'? (SIGINT: it saves last.ckpt and can be resumed)"
-        self.app.push_screen(ConfirmScreen(question), self._confirmed(self.stop_run))
+        self.app.push_screen(ConfirmScreen(question), on_yes(self.stop_run))
 
     def action_resume(self) -> None:
         if self._run_status() not in RESUMABLE:
             self.notify(f"cannot resume '{self.run_name}': it is {self._run_status()}", severity="warning")
             return
         question = f"Resume run '{self.run_name}' from its last checkpoint, in the same directory?"
-        self.app.push_screen(ConfirmScreen(question), self._confirmed(self.resume_run))
-
-    @staticmethod
-    def _confirmed(action: Callable[[], object]) -> Callable[[bool | None], None]:
-        def answered(yes: bool | None) -> None:
-            if yes:
-                action()
-        return answered
+        self.app.push_screen(ConfirmScreen(question), on_yes(self.resume_run))
 
     def _handle(self) -> RunHandle | None:
         snap = self.snapshot
@@ -142,4 +135,4 @@ class RunActions(Screen[None]):
     def stop_overdue(self, message: StopOverdue) -> None:
         message.stop()
         question = overdue_question(message.name, self.settings.stop_grace_s)
-        self.app.push_screen(ConfirmScreen(question), self._confirmed(lambda: self.kill_run(message.handle)))
+        self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.kill_run(message.handle)))

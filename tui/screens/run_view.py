@@ -16,16 +16,29 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from tui import run_text
+from tui.live.data import advance
+from tui.live.watch import LOG_SOURCES, RunSnapshot, RunWatch
 from tui.messages import (
     GpusShared,
     LogLinesRead,
     ProcsSampled,
     RunSnapshotReady,
 )
-from tui.run_watch import LOG_SOURCES, RunSnapshot, RunWatch
-from tui.runs import size_text
 from tui.screens.run_actions import RunActions
+from tui.text import (
+    Localtime,
+    error_line,
+    gpu_line,
+    host_lines,
+    metric_cells,
+    number,
+    proc_cells,
+    progress_line,
+    run_gpu_indices,
+    size_text,
+    timing_line,
+    title_line,
+)
 from tui.widgets.line import Line
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.metric_plot import MetricPlot
@@ -62,7 +75,7 @@ class RunViewScreen(RunActions):
     ]
 
     def __init__(self, settings: Settings, name: str,
-                 localtime: run_text.Localtime = time.localtime) -> None:
+                 localtime: Localtime = time.localtime) -> None:
         super().__init__()
         self.settings, self.run_name, self.localtime = settings, name, localtime
         self.run_dir = settings.save_dir / name
@@ -147,7 +160,7 @@ class RunViewScreen(RunActions):
     @on(RunSnapshotReady)
     def snapshot_ready(self, message: RunSnapshotReady) -> None:
         first = self.snapshot is None
-        if first or self.snapshot.gpus != message.snapshot.gpus:
+        if self.snapshot is None or self.snapshot.gpus != message.snapshot.gpus:
             self.call_after_refresh(self._show_gpus)
         self.snapshot, self._taken_at = message.snapshot, message.taken_at
         self._show_header()
@@ -170,9 +183,9 @@ class RunViewScreen(RunActions):
             self.query_one("#title", Line).set(f"{self.run_name}  (reading…)")
             return
         now = self.settings.clock()
-        progress = run_text.advance(snap.progress, now - self._taken_at) if snap.status == "running" \
+        progress = advance(snap.progress, now - self._taken_at) if snap.status == "running" \
             else snap.progress
-        title = Text(run_text.title_line(snap.name, snap.status, snap.config, snap.host, snap.gpus))
+        title = Text(title_line(snap.name, snap.status, snap.config, snap.host, snap.gpus))
         title.stylize(STATUS_STYLES.get(snap.status, ""), 0, len(snap.status) + 2)
         if snap.bad_lines:
             title.append(f"  ({snap.bad_lines} bad event lines skipped)", "yellow")
@@ -180,9 +193,9 @@ class RunViewScreen(RunActions):
             title.append("  loading history…", "dim")
         self.query_one("#title", Line).set(title)
         width = (self.size.width or 80) - 2  # the header's padding
-        self.query_one("#progress", Line).set(run_text.progress_line(progress, width))
-        self.query_one("#timing", Line).set(run_text.timing_line(progress, now, self.localtime))
-        error = run_text.error_line(snap.error)
+        self.query_one("#progress", Line).set(progress_line(progress, width))
+        self.query_one("#timing", Line).set(timing_line(progress, now, self.localtime))
+        error = error_line(snap.error)
         error_widget = self.query_one("#error", Line)
         error_widget.set(Text(f"✘ {error}", "bold red") if error else "")
         if error_widget.display != bool(error):
@@ -215,10 +228,10 @@ class RunViewScreen(RunActions):
             self._shown["labels"] = labels
             table.clear()
             for row in snap.metrics:
-                table.add_row(*run_text.metric_cells(row), key=row.label)
+                table.add_row(*metric_cells(row), key=row.label)
         else:
             for row in snap.metrics:
-                for column, value in zip(table.columns, run_text.metric_cells(row), strict=False):
+                for column, value in zip(table.columns, metric_cells(row), strict=False):
                     if table.get_cell(row.label, column) != value:
                         table.update_cell(row.label, column, value)
         shown = self._labels()
@@ -235,7 +248,7 @@ class RunViewScreen(RunActions):
         table.clear()
         for c in snap.checkpoints:
             table.add_row(c.name, size_text(c.size), "" if c.epoch is None else str(c.epoch + 1),
-                          "" if c.step is None else str(c.step), c.monitor or "", run_text.number(c.value),
+                          "" if c.step is None else str(c.step), c.monitor or "", number(c.value),
                           time.strftime("%m-%d %H:%M:%S", self.localtime(c.mtime)))
 
     # ---- metrics ----
@@ -268,7 +281,7 @@ class RunViewScreen(RunActions):
     @on(DataTable.RowHighlighted, "#metric-table")
     def metric_highlighted(self, event: DataTable.RowHighlighted) -> None:
         label = event.row_key.value
-        if self.snapshot and label and label != self._labels()[:1] and self.query_one(
+        if self.snapshot and label and self.query_one(
                 "#metric-table", DataTable).has_focus:
             self.chosen = str(label)
             self._show_plot()
@@ -321,10 +334,10 @@ class RunViewScreen(RunActions):
         if pids != tuple(key.value for key in table.rows):
             table.clear()
             for row in message.rows:
-                table.add_row(*run_text.proc_cells(row), key=str(row.pid))
+                table.add_row(*proc_cells(row), key=str(row.pid))
             return
         for row in message.rows:
-            for column, value in zip(table.columns, run_text.proc_cells(row), strict=False):
+            for column, value in zip(table.columns, proc_cells(row), strict=False):
                 if table.get_cell(str(row.pid), column) != value:
                     table.update_cell(str(row.pid), column, value)
 
@@ -339,16 +352,16 @@ class RunViewScreen(RunActions):
         if self._gpus is None:
             return
         sample, history = self._gpus.sample, self._gpus.history
-        mine = run_text.run_gpu_indices(self.snapshot.gpus if self.snapshot else "")
+        mine = run_gpu_indices(self.snapshot.gpus if self.snapshot else "")
         pids = {int(k.value) for k in self.query_one("#procs", DataTable).rows if k.value}
         used = {g.index for g in sample.gpus if any(pid in pids for pid, _ in g.processes)}
         gpus = [g for g in sample.gpus if g.index in mine | used]
         if gpus:
-            lines = [run_text.gpu_line(g, history) for g in gpus]
+            lines = [gpu_line(g, history) for g in gpus]
         elif sample.gpus:
-            lines = ["this run uses no GPU", *run_text.host_lines(history, None)]
+            lines = ["this run uses no GPU", *host_lines(history, None)]
         else:
-            lines = run_text.host_lines(history, sample.no_gpu_reason)
+            lines = host_lines(history, sample.no_gpu_reason)
         self.query_one("#gpu-panel", Line).set("\n".join(lines))
 
     # ---- back; stop and resume come from RunActions ----

@@ -15,18 +15,21 @@ from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from torchx.experiment import RUN_JSON, read_json
-from tui import backends
+from tui.launch import backends
+from tui.launch.slurm import SlurmError
 from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
-from tui.run_facts import Meta
-from tui.runs import ACTIVE, NOT_A_RUN, RESUMABLE, RunRow, RunsScanner, size_text
-from tui.screens.confirm import ConfirmScreen
+from tui.run.files import Meta
+from tui.run.status import ACTIVE, NOT_A_RUN, RESUMABLE
+from tui.screens.confirm import ConfirmScreen, on_yes
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
-from tui.slurm import SlurmError
+from tui.table.rows import RunRow
+from tui.table.scanner import RunsScanner
+from tui.text import size_text
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
-    from tui.backends import RunHandle
+    from tui.launch.backends import RunHandle
     from tui.screens.launch import LaunchResult
     from tui.screens.tidy import TidyRequest
     from tui.settings import Settings
@@ -219,7 +222,7 @@ class RunsScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="fork")
     def prepare_fork(self, name: str) -> None:
-        from tui.fork import fork_prefill
+        from tui.launch.fork import fork_prefill
 
         self.post_message(ForkPrefilled(fork_prefill(self.settings.save_dir / name, self.settings.clock())))
 
@@ -257,14 +260,14 @@ class RunsScreen(Screen[None]):
         name = self._selected(ACTIVE, "stop")
         if name:
             question = f"Stop run '{name}'? (SIGINT: it saves last.ckpt and can be resumed)"
-            self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.stop_run(name))
+            self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.stop_run(name)))
 
     def action_kill(self) -> None:
         name = self._selected(ACTIVE | {"lost"}, "kill")  # lost: ranks or workers may linger
         if name:
             run_json = read_json(self.settings.save_dir / name / RUN_JSON)  # a cached row's tracker has none
             question = f"Kill run '{name}'? ({backends.kill_note(run_json)})"
-            self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.kill_run(name))
+            self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.kill_run(name)))
 
     def action_resume(self) -> None:
         name = self._selected(RESUMABLE, "resume")
@@ -278,7 +281,7 @@ class RunsScreen(Screen[None]):
             self.notify(f"cannot resume '{name}': it is {status}", severity="warning")
             return
         question = f"Resume run '{name}' from its last checkpoint, in the same directory?"
-        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.resume_run(name))
+        self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.resume_run(name)))
 
     def _handle(self, name: str) -> RunHandle | None:
         tracker = self.scanner.trackers.get(name)
@@ -307,7 +310,7 @@ class RunsScreen(Screen[None]):
     def stop_overdue(self, message: StopOverdue) -> None:
         question = overdue_question(message.name, self.settings.stop_grace_s)
         self.app.push_screen(ConfirmScreen(question),
-                             lambda yes: yes and self.kill_run(message.name, message.handle))
+                             on_yes(lambda: self.kill_run(message.name, message.handle)))
 
     # ---- notes and tags, tidy and undo ----
 
@@ -330,8 +333,11 @@ class RunsScreen(Screen[None]):
         else:
             from tui.screens.notes import NotesScreen
 
-            self.app.push_screen(NotesScreen(row.name, Meta(row.note, row.tags)),
-                                 lambda meta: meta is not None and self.save_meta(row.name, meta))
+            def edited(meta: Meta | None) -> None:
+                if meta is not None:
+                    self.save_meta(row.name, meta)
+
+            self.app.push_screen(NotesScreen(row.name, Meta(row.note, row.tags)), edited)
 
     @work(thread=True, group="actions")
     def save_meta(self, name: str, meta: Meta) -> None:
@@ -357,7 +363,7 @@ class RunsScreen(Screen[None]):
         count, size = request.trash
         question = (f"Empty the trash: {count} deleted run(s) or checkpoint set(s), {size_text(size)}? "
                     "This cannot be undone.")
-        self.app.push_screen(ConfirmScreen(question), lambda yes: yes and self.empty_trash())
+        self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.empty_trash()))
 
     @work(thread=True, group="actions")
     def tidy_run(self, name: str, kind: str) -> None:

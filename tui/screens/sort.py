@@ -9,8 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from tui.query import Order
-from tui.runs import COLUMNS
+from tui.table.query import Order
+from tui.text import COLUMNS
 
 
 class SortScreen(ModalScreen[str | None]):

@@ -1,5 +1,5 @@
 """The tidy dialog: a run's size on disk (checkpoints apart), and its delete or prune after the user types
-the run's name. It only asks; the runs screen moves things to the trash (`tui.tidy`)."""
+the run's name. It only asks; the runs screen moves things to the trash (`tui.history.tidy`)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from tui import tidy
+from tui.history import tidy
 from tui.messages import RunSized
-from tui.runs import SETTLED, RunRow, clip, size_text, status_text
+from tui.run.status import SETTLED
+from tui.table.rows import RunRow
+from tui.text import clip, size_text, status_text
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 
-from tui.query import Query, QueryError, parse
+from tui.table.query import Query, QueryError, parse
 
 DEBOUNCE_S = 0.15
 PLACEHOLDER = "words  status:failed  config:digits*  val/acc>0.9  cfg.key<1e-3  tag:x  started>2026-11-01"

@@ -7,7 +7,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from tui.gpus import Sample, gpu_label, host_label
+from tui.system.gpus import Sample
+from tui.text import gpu_label, host_label
 
 MAX_CPU_PROCESSES = 64
 

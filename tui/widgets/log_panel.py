@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input
 
-from tui.logtail import MAX_LINES
+from tui.live.logtail import MAX_LINES
 from tui.widgets.line import Line
 from tui.widgets.search_log import SearchLog
 

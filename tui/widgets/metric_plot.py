@@ -8,7 +8,7 @@ import itertools
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from tui.series import thin
+from tui.live.series import thin
 
 COLORS = ("cyan", "orange")
 

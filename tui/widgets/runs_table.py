@@ -1,5 +1,5 @@
 """The runs table: one row per directory of the save dir, updated cell by cell from scan results, showing
-the rows that match the filter in the chosen order (`tui.query`)."""
+the rows that match the filter in the chosen order (`tui.table.query`)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets._data_table import ColumnKey, Row, RowKey
 
-from tui.query import SORT_KEYS, Order, Query, sort_rows
-from tui.runs import ACTIVE, COLUMN_WIDTHS, COLUMNS, NAME_WIDTH, RunRow, name_text, row_cells
+from tui.run.status import ACTIVE
+from tui.table.query import SORT_KEYS, Order, Query, sort_rows
+from tui.table.rows import RunRow
+from tui.text import COLUMN_WIDTHS, COLUMNS, NAME_WIDTH, name_text, row_cells
 
 STATUS_STYLES = {
     "starting": "green", "running": "bold green", "finished": "cyan", "failed": "bold red",

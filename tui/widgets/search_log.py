@@ -8,7 +8,7 @@ from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.widgets import Log
 
-from tui.logtail import find
+from tui.live.logtail import find
 
 _ERROR = re.compile(r"Traceback \(most recent call last\):|\b\w*(Error|Exception)\b.*")
 

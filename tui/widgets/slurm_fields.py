@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label
 
-from tui.slurm import SlurmSpec, spec_from_fields
+from tui.launch.slurm import SlurmSpec, spec_from_fields
 
 DIGITS = r"[0-9]*"
 

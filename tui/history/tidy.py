@@ -21,7 +21,7 @@ from typing import Any
 
 from torchx.events import EVENTS_FILE, EventReader
 from torchx.experiment import CKPT_DIR, LAST_CKPT, read_json, write_json_atomic
-from tui.run_files import checkpoint_spec, checkpoints, monitor_of, read_config
+from tui.run.files import checkpoint_spec, checkpoints, monitor_of, read_config
 
 TRASH_DIR = ".trash"
 

@@ -23,18 +23,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from torchx.experiment import RUN_JSON, SLURM_SCRIPT, read_json, run_status
+from torchx.experiment import RUN_JSON, SLURM_SCRIPT, read_json
 from torchx.stopping import REQUEUE_EXIT
-from torchx.summary import RunSummary
-from tui.launcher import LaunchError, LaunchRequest, launch_in_new_dir, with_history, write_run_json
+from tui.errors import LaunchError
+from tui.launch.request import LaunchRequest, launch_in_new_dir, with_history, write_run_json
+from tui.run.status import GONE, QUEUED, job_active
 
-# Slurm's job states by what they mean for a run; any other state counts as ended.
-QUEUED = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
-                    "SPECIAL_EXIT"})
-RUNNING = frozenset({"RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "RESIZING", "SUSPENDED",
-                     "STOPPED"})
-GONE = "GONE"
-"""The state of a job Slurm no longer remembers (MinJobAge passed; there is no accounting database)."""
 OUTPUT_FILE = "slurm-{}.out"  # every node's stdout and stderr, per job id (`--output`, `%j`)
 _TIME_RE = re.compile(r"^(\d+-)?\d+(:\d+){0,2}$")
 
@@ -230,30 +224,6 @@ def job_state(job_id: str) -> str:
     return state
 
 
-def active(state: str | None) -> bool:
-    return state in QUEUED or state in RUNNING
-
-
-def slurm_run_status(summary: RunSummary, run_json: dict[str, Any], state: str | None, host: str) -> str:
-    """A Slurm run's status: Slurm's job state while the job is queued or running (the events tell
-    `starting` from `running`), the events once it has ended; `cancelled` when it was cancelled before
-    the trainer could write its `end`. Without an answer from Slurm, the events alone decide."""
-    if state is None:
-        return run_status(summary, run_json, host)
-    launched_at = run_json.get("launched_at")
-    started = summary.start_time is not None and not (
-        isinstance(launched_at, (int, float)) and launched_at > summary.start_time + 1.0)
-    if state in QUEUED:
-        return "pending"
-    if state in RUNNING:
-        return "running" if started else "starting"
-    if started and summary.end_status:
-        return summary.end_status
-    if state == "CANCELLED":
-        return "cancelled"
-    return "lost" if state == GONE else "failed"
-
-
 # ---- the backend ----
 
 @dataclass(frozen=True)
@@ -292,7 +262,7 @@ class SlurmJob:
     def wait_gone(self, timeout: float, interval: float = 0.5) -> bool:
         """Poll until the job is neither queued nor running; False when `timeout` passes first."""
         deadline = time.monotonic() + timeout
-        while active(job_state(self.job_id)):
+        while job_active(job_state(self.job_id)):
             if time.monotonic() >= deadline:
                 return False
             time.sleep(interval)
@@ -304,6 +274,13 @@ def job_of(run_json: dict[str, Any] | None) -> SlurmJob | None:
     if run_json and run_json.get("backend") == SlurmLauncher.name and run_json.get("job_id"):
         return SlurmJob(str(run_json["job_id"]))
     return None
+
+
+def run_job_state(run_json: dict[str, Any] | None, jobs: JobStates) -> str | None:
+    """Slurm's state of the run's job (`tui.run.status.run_status` takes it); None for a run Slurm does
+    not run, or when Slurm cannot be asked."""
+    job = job_of(run_json)
+    return None if job is None else jobs.state(job.job_id)
 
 
 @dataclass
@@ -325,7 +302,7 @@ class SlurmLauncher:
         """Submit the run again with `--resume <name>`, with the Slurm fields it was launched with."""
         previous = read_json(run_dir / RUN_JSON) or {}
         job = job_of(previous)
-        if job is not None and active(state := job_state(job.job_id)):
+        if job is not None and job_active(state := job_state(job.job_id)):
             raise LaunchError(f"run '{run_dir.name}' is still {state.lower()} as Slurm job {job.job_id}")
         try:
             spec = SlurmSpec(**previous.get("slurm") or {})

@@ -1,13 +1,13 @@
-"""A short history of GPU (or, without a driver, host) readings for sparklines. Textual-free."""
+"""A short history of GPU (or, without a driver, host) readings for sparklines (`tui.text.spark`).
+Textual-free."""
 
 from __future__ import annotations
 
 from collections import deque
 
-from tui.gpus import Sample
+from tui.system.gpus import Sample
 
 HISTORY = 60
-BARS = "▁▂▃▄▅▆▇█"
 
 
 class GpuHistory:
@@ -29,10 +29,3 @@ class GpuHistory:
         host = sample.host
         self.cpu.append(host.cpu_percent)
         self.ram.append(100.0 * host.mem_used / host.mem_total if host.mem_total else 0.0)
-
-
-def spark(values: deque[float] | list[float], width: int, top: float = 100.0) -> str:
-    """The last `width` percentages as block characters, padded on the left."""
-    tail = list(values)[-width:] if width > 0 else []
-    cells = [BARS[min(len(BARS) - 1, max(0, int(v / top * len(BARS))))] for v in tail]
-    return "".join(cells).rjust(width)

@@ -17,10 +17,8 @@ from typing import Any
 
 import yaml
 
-from torchx.config import ConfigError, load_yaml
-from torchx.experiment import CONFIG_FILE, SRC_DIR, read_json
-from tui.run_facts import flatten
-from tui.run_files import first_start, reproduce
+from torchx.experiment import SRC_DIR, read_json
+from tui.run.files import first_start, flatten, load_run_config, reproduce
 
 CHANGED, ADDED, REMOVED, SAME = "changed", "added", "removed", "same"
 GIT_FILES = frozenset({"git.json", "git.diff"})
@@ -57,14 +55,6 @@ def diff_configs(a: dict[str, Any], b: dict[str, Any]) -> list[KeyDiff]:
         kind = ADDED if x is None else REMOVED if y is None else SAME if x == y else CHANGED
         rows.append(KeyDiff(key, kind, x, y))
     return rows
-
-
-def load_config(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
-    """(the run's resolved config, None) or (None, a one-line reason naming the file)."""
-    try:
-        return load_yaml(run_dir / CONFIG_FILE), None
-    except ConfigError as exc:
-        return None, str(exc)
 
 
 @dataclass(frozen=True)
@@ -221,7 +211,7 @@ class RunsDiff:
 
 
 def diff_runs(a_dir: Path, b_dir: Path) -> RunsDiff:
-    (a_config, a_error), (b_config, b_error) = load_config(a_dir), load_config(b_dir)
+    (a_config, a_error), (b_config, b_error) = load_run_config(a_dir), load_run_config(b_dir)
     rows: list[KeyDiff] = []
     if a_config is not None and b_config is not None:
         rows = diff_configs(a_config, b_config)

@@ -1,7 +1,7 @@
 """Several runs' metrics side by side: the series to overlay and the table of final and best values.
 
 Each run is read with the run view's `RunLoader`, so a run of millions of steps opens from a sample
-at once and keeps at most a few hundred points per metric (`tui.series`). Torch- and Textual-free.
+at once and keeps at most a few hundred points per metric (`tui.live.series`). Torch- and Textual-free.
 """
 
 from __future__ import annotations
@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from torchx.events import EVENTS_FILE
-from tui.run_data import MetricRow, RunData
-from tui.run_files import monitor_from_config, read_config
-from tui.run_loader import RunLoader
-from tui.run_text import metric_cells
-from tui.runs import RunRow, clip, duration_text, status_text
-
-NAME_WIDTH = 15
+from tui.live.data import MetricRow, RunData
+from tui.live.loader import RunLoader
+from tui.run.files import monitor_from_config, read_config
+from tui.table.rows import RunRow
+from tui.text import duration_text, metric_cells, status_text
 
 
 @dataclass(frozen=True)
@@ -56,14 +54,6 @@ def default_metric(runs: list[RunMetrics], shared: list[str]) -> str | None:
     if monitor in shared:
         return monitor
     return shared[0] if shared else None
-
-
-def legend_names(names: list[str], width: int = NAME_WIDTH) -> list[str]:
-    """Names clipped to `width` (keeping their end: the timestamp), numbered where two would clash."""
-    clipped = [clip(name, width, middle=True) for name in names]
-    if len(set(clipped)) == len(clipped):
-        return clipped
-    return [f"{i + 1}:{clip(name, width - 2, middle=True)}" for i, name in enumerate(names)]
 
 
 def table_rows(rows: list[RunRow], runs: list[RunMetrics],

@@ -1,5 +1,5 @@
-"""The launch backends behind one interface: `local` (a detached process, `tui.launcher`) and `slurm`
-(`sbatch`, `tui.slurm`). `run.json` names the backend of each run, so stop, kill, resume and status
+"""The launch backends behind one interface: `local` (a detached process, `tui.launch.local`) and `slurm`
+(`sbatch`, `tui.launch.slurm`). `run.json` names the backend of each run, so stop, kill, resume and status
 follow the run, whichever backend the dialog offers today. Torch- and Textual-free.
 """
 
@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from torchx.experiment import RUN_JSON, read_json, run_status
-from torchx.summary import RunSummary
-from tui import slurm
-from tui.launcher import LaunchRequest, LocalRun, run_pid
+from torchx.experiment import RUN_JSON, read_json
+from tui.launch import slurm
+from tui.launch.request import LaunchRequest
+from tui.run.processes import LocalRun, run_pid
+from tui.run.status import job_active
 
 if TYPE_CHECKING:
     from tui.settings import Settings
@@ -66,14 +67,6 @@ def handle(run_dir: Path, pid: Any = None, create_time: Any = None) -> RunHandle
     return LocalRun(*root) if root else None
 
 
-def status(summary: RunSummary, run_json: dict[str, Any] | None, host: str, jobs: slurm.JobStates) -> str:
-    """`experiment.run_status`, refined by Slurm's job state for a run Slurm runs."""
-    job = slurm.job_of(run_json)
-    if job is None or run_json is None:
-        return run_status(summary, run_json, host)
-    return slurm.slurm_run_status(summary, run_json, jobs.state(job.job_id), host)
-
-
 def kill_note(run_json: dict[str, Any] | None) -> str:
     """What a kill does to the run `run_json` describes, for the confirmation question."""
     job = slurm.job_of(run_json)
@@ -84,5 +77,5 @@ def busy(handle: RunHandle | None) -> str | None:
     """What still runs for a run, for a refusal to delete it: its live processes or its queued or
     running Slurm job; None when nothing does."""
     if isinstance(handle, slurm.SlurmJob):
-        return f"Slurm job {handle.job_id}" if slurm.active(slurm.job_state(handle.job_id)) else None
+        return f"Slurm job {handle.job_id}" if job_active(slurm.job_state(handle.job_id)) else None
     return f"pid {handle.pid}" if isinstance(handle, LocalRun) else None

@@ -14,22 +14,22 @@ from typing import Any
 
 from torchx.events import EVENTS_FILE
 from torchx.experiment import LOG_FILE, RUN_JSON, STDOUT_FILE, read_json
-from tui import backends
-from tui.logtail import LogTail
-from tui.procs import ProcRow, ProcSampler
-from tui.row_cache import mtime_ns
-from tui.run_data import MetricRow, Progress, RunData
-from tui.run_files import (
+from tui.launch.slurm import JobStates, job_of, run_job_state
+from tui.live.data import MetricRow, Progress, RunData
+from tui.live.loader import RunLoader
+from tui.live.logtail import LogTail
+from tui.run.files import (
     Checkpoint,
     checkpoints,
+    config_name,
     monitor_from_config,
+    mtime_ns,
     read_config,
     reproduce,
-    reproduce_text,
 )
-from tui.run_loader import RunLoader
-from tui.runs import _config_name, _gpus_text
-from tui.slurm import JobStates, job_of
+from tui.run.processes import ProcRow, ProcSampler
+from tui.run.status import run_status
+from tui.text import gpus_text, reproduce_text
 
 LOG_SOURCES = (LOG_FILE, STDOUT_FILE)
 
@@ -115,9 +115,9 @@ class RunWatch:
         data, s = self.data, self.data.summary
         series = {label: ser.points() for label, ser in data.series.items()}
         return RunSnapshot(
-            name=self.run_dir.name, status=status, config=_config_name(s.config, self._run_json),
+            name=self.run_dir.name, status=status, config=config_name(s.config, self._run_json),
             host=s.host or (self._run_json or {}).get("host") or "",
-            gpus=_gpus_text(self._run_json, s.devices),
+            gpus=gpus_text(self._run_json, s.devices),
             progress=data.progress(status, now), error=s.error if isinstance(s.error, dict) else None,
             metrics=tuple(data.metric_rows()), series=series, steps_per_epoch=s.steps_per_epoch,
             checkpoints=self._ckpts, bad_lines=len(self.loader.reader.bad_lines),
@@ -140,9 +140,9 @@ class RunWatch:
             self._run_json_mtime = mtime
             self._run_json = read_json(self.run_dir / RUN_JSON) if mtime is not None else None
             self._follow_job_output()
-        if self.data.summary.starts == 0 and self._run_json is None:
-            return "empty"
-        return backends.status(self.data.summary, self._run_json, self.host, self._jobs)
+        s = self.data.summary
+        return run_status(s, self._run_json, self.host, run_job_state(self._run_json, self._jobs),
+                          len(self.loader.reader.bad_lines))
 
     def _follow_job_output(self) -> None:
         """A Slurm run's output is its job's `slurm-<id>.out`: the stdout source shows that instead."""

@@ -85,7 +85,8 @@ class GpuSampler:
         return Sample(tuple(self._read_gpus()), read_host(), self.no_gpu_reason)
 
     def _read_gpus(self) -> list[GpuReading]:
-        nvml, readings = self._nvml, []
+        nvml: Any = self._nvml
+        readings = []
         for index, handle, name in self._handles or []:
             util = _try(lambda h=handle: float(nvml.nvmlDeviceGetUtilizationRates(h).gpu))
             mem = _try(lambda h=handle: nvml.nvmlDeviceGetMemoryInfo(h))
@@ -98,9 +99,10 @@ class GpuSampler:
         return readings
 
     def close(self) -> None:
+        nvml: Any = self._nvml
         if self._handles:
             try:
-                self._nvml.nvmlShutdown()
+                nvml.nvmlShutdown()
             except Exception:
                 pass
         self._handles = None
@@ -109,19 +111,6 @@ class GpuSampler:
 def read_host() -> HostReading:
     mem = psutil.virtual_memory()
     return HostReading(psutil.cpu_percent(None), psutil.cpu_count() or 1, mem.used, mem.total)
-
-
-def gib(n: int) -> str:
-    return f"{n / 2**30:.1f}"
-
-
-def gpu_label(g: GpuReading) -> str:
-    util = "--" if g.util_percent is None else f"{g.util_percent:3.0f}%"
-    return f"{g.index}: {g.name[:22]:22} {util}  {gib(g.mem_used)}/{gib(g.mem_total)} GiB"
-
-
-def host_label(h: HostReading) -> str:
-    return f"CPU {h.cpu_percent:3.0f}% of {h.cpu_count} cores · RAM {gib(h.mem_used)}/{gib(h.mem_total)} GiB"
 
 
 def _try(read: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 from torchx.events import EVENTS_FILE
 from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON, write_atomic
+from tui.run.files import mtime_ns
 
 VERSION = 3
 Key = tuple[int | None, int | None, int | None, int | None, int | None, int | None]
@@ -38,6 +39,8 @@ def file_key(run_dir: str) -> Key:
         d = os.stat(run_dir).st_mtime_ns
     except OSError:
         d = None
+    size: int | None
+    mtime: int | None
     try:
         e = os.stat(os.path.join(run_dir, EVENTS_FILE))
         size, mtime = e.st_size, e.st_mtime_ns
@@ -45,14 +48,6 @@ def file_key(run_dir: str) -> Key:
         size = mtime = None
     r, c, m = (mtime_ns(os.path.join(run_dir, name)) for name in (RUN_JSON, CONFIG_FILE, META_FILE))
     return (d, size, mtime, r, c, m)
-
-
-def mtime_ns(path: str | os.PathLike[str]) -> int | None:
-    """Modification time in nanoseconds (exact, unlike float seconds); None for a missing file."""
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
 
 
 def load(path: Path) -> dict[str, tuple[Key, dict[str, Any]]]:

@@ -9,11 +9,11 @@ Torch- and Textual-free.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from torchx.summary import RunSummary
-from tui.series import DEFAULT_CAPACITY, Point, Series
+from tui.live.series import DEFAULT_CAPACITY, Point, Series
 
 MAX_METRICS = 64
 _HIGHER_IS_BETTER = ("acc", "f1", "precision", "recall", "auc", "iou", "map", "psnr", "ssim", "dice",
@@ -153,3 +153,11 @@ def predicted_total_s(events: list[dict[str, Any]], at_fraction: float) -> tuple
             elapsed = s.elapsed_s or 0.0
             return elapsed, elapsed + s.eta_s
     return None
+
+
+def advance(p: Progress, seconds: float) -> Progress:
+    """The progress `seconds` after it was computed: a running run's clock keeps going."""
+    if p.eta_s is None or seconds <= 0:
+        return p
+    elapsed = None if p.elapsed_s is None else p.elapsed_s + seconds
+    return replace(p, elapsed_s=elapsed, eta_s=max(0.0, p.eta_s - seconds))

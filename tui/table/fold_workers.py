@@ -2,7 +2,7 @@
 
 Folding a run's events is CPU-bound Python, so threads share one core. When a scan must read many runs
 from scratch (a save dir seen for the first time, or a first `cfg.` filter, which parses every
-config.yaml), the scanner hands them to `python -m tui.fold_workers` processes, one per usable core (at
+config.yaml), the scanner hands them to `python -m tui.table.fold_workers` processes, one per usable core (at
 most `MAX_WORKERS`). Each reads run directory paths on stdin and writes, a group at a time, the entries
 the row cache holds for settled runs (name, `row_cache.Key`, `RunRow`), pickled. The scanner adopts
 those rows as if cached and reads every other run (active, not a run, or one a worker failed on) itself.
@@ -22,9 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from tui.row_cache import Key
-from tui.runs import SETTLED, RunRow, RunTracker
-from tui.slurm import JobStates
+from tui.launch.slurm import JobStates
+from tui.run.status import SETTLED
+from tui.table.row_cache import Key
+from tui.table.rows import RunRow
+from tui.table.scanner import RunTracker
 
 MIN_DIRS = 2000
 """Below this many directories to read, starting processes costs more than it saves."""
@@ -59,7 +61,7 @@ class WorkerFold:
         package_root = str(Path(__file__).resolve().parents[1])  # `tui` importable however it was found
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root,
                                                                          os.environ.get("PYTHONPATH"))))}
-        argv = [sys.executable, "-m", "tui.fold_workers", host, "config" if with_config else "events"]
+        argv = [sys.executable, "-m", "tui.table.fold_workers", host, "config" if with_config else "events"]
         try:
             for i in range(workers):
                 with tempfile.TemporaryFile() as paths:  # a file, not a pipe: feeding never blocks

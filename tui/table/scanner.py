@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,51 +18,15 @@ from typing import TYPE_CHECKING, Any
 from torchx.events import EVENTS_FILE, EventReader
 from torchx.experiment import RUN_JSON, read_json, run_dir_names
 from torchx.summary import RunSummary
-from tui import backends, row_cache
-from tui.run_facts import Meta, Scalar, read_config_values, read_meta
-from tui.slurm import JobStates
+from tui.launch.slurm import JobStates, run_job_state
+from tui.run.files import Meta, Scalar, config_name, first_launch_time, read_config_values, read_meta
+from tui.run.status import SETTLED, run_status
+from tui.table import row_cache
+from tui.table.rows import RunRow, latest_val_metric, row_from_fields
+from tui.text import error_text, gpus_text
 
 if TYPE_CHECKING:
-    from tui.fold_workers import WorkerFold
-
-NOT_A_RUN = "not a run"
-DAMAGED = "damaged"
-# Statuses after which nothing changes until a relaunch rewrites run.json (or a new `start` arrives).
-SETTLED = frozenset({"finished", "failed", "stopped", "lost", "cancelled"})
-ACTIVE = frozenset({"starting", "running", "pending"})
-RESUMABLE = frozenset({"stopped", "failed", "lost", "cancelled"})
-
-
-@dataclass(frozen=True)
-class RunRow:
-    """What the table shows for one directory; equality decides whether the UI must repaint it."""
-
-    name: str
-    status: str
-    config: str = ""
-    epoch: int | None = None
-    max_epochs: int | None = None
-    eta_s: float | None = None
-    metric: tuple[str, float] | None = None
-    gpus: str = ""
-    started: float | None = None
-    elapsed_s: float | None = None
-    running_since: float | None = None
-    bad_lines: int = 0
-    error: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-    """Latest value of every metric, for the filter (`val/acc>0.9`)."""
-    cfg: dict[str, Scalar] | None = None
-    """The resolved config, flattened to key paths (`run_facts.flatten`), for the filter; None until a
-    filter asks for config keys (`RunsScanner.want_config`): a first fill reads no config.yaml."""
-    tags: tuple[str, ...] = ()
-    note: str = ""
-    meta_error: str = ""
-
-    @property
-    def sort_key(self) -> tuple[float, str]:
-        return (-(self.started or 0.0), self.name)
-
+    from tui.table.fold_workers import WorkerFold
 
 @dataclass
 class RunTracker:
@@ -126,7 +90,7 @@ class RunTracker:
             self.summary.apply(event)
             if event.get("event") == "ckpt" and isinstance(event.get("monitor"), str):
                 self.monitor = event["monitor"]
-        self.row = self._make_row(host, jobs or JobStates())
+        self.row = self._make_row(host, jobs or JobStates(), key)
         return self.row
 
     def _refresh_config(self, key: row_cache.Key, old: row_cache.Key | None) -> bool:
@@ -141,28 +105,27 @@ class RunTracker:
         if old is None or key[5] != old[5]:
             self.meta = read_meta(self.run_dir) if key[5] is not None else Meta()
 
-    def _make_row(self, host: str, jobs: JobStates) -> RunRow:
+    def _make_row(self, host: str, jobs: JobStates, key: row_cache.Key) -> RunRow:
         s, rj = self.summary, self.run_json
         bad = len(self.reader.bad_lines)
-        if s.starts == 0 and rj is None:
-            status = DAMAGED if bad else NOT_A_RUN
+        status = run_status(s, rj, host, run_job_state(rj, jobs), bad)
+        if s.starts == 0 and rj is None:  # not a run, or a damaged one: no start time, listed last
             return RunRow(self.name, status, bad_lines=bad, tags=self.meta.tags, note=self.meta.note,
-                          meta_error=self.meta.error)  # no start time: listed last
-        status = backends.status(s, rj, host, jobs)
+                          meta_error=self.meta.error)
         return RunRow(
             name=self.name,
             status=status,
-            config=_config_name(s.config, rj),
+            config=config_name(s.config, rj),
             epoch=s.epochs_done if s.starts else None,
             max_epochs=s.max_epochs,
             eta_s=s.eta_s if status == "running" else None,
             metric=latest_val_metric(s.metrics, self.monitor),
-            gpus=_gpus_text(rj, s.devices),
-            started=_first_launch(rj) or s.first_start_time or (self.key[0] or 0) / 1e9 or None,
+            gpus=gpus_text(rj, s.devices),
+            started=first_launch_time(rj) or s.first_start_time or (key[0] or 0) / 1e9 or None,
             elapsed_s=s.elapsed_s,
             running_since=s.last_time if status == "running" else None,
             bad_lines=bad,
-            error=_error_text(s.error),
+            error=error_text(s.error),
             metrics=dict(s.metrics),
             cfg=self.cfg,
             tags=self.meta.tags,
@@ -197,7 +160,7 @@ class RunsScanner:
 
     Active runs are read on every poll; settled ones (finished, failed, stopped, lost) in turns of
     `settled_per_poll`, so a save dir of 10,000 runs costs about as much per poll as one of 500. With a
-    `cache_dir`, settled rows are remembered between sessions (`tui.row_cache`).
+    `cache_dir`, settled rows are remembered between sessions (`tui.table.row_cache`).
     """
 
     def __init__(self, save_dir: str | os.PathLike[str], host: str | None = None,
@@ -308,7 +271,7 @@ class RunsScanner:
         yield batch.take()
 
     def _start_workers(self, new: set[str]) -> WorkerFold:
-        """`tui.fold_workers` for the runs this poll must read from scratch, when there are many: the
+        """`tui.table.fold_workers` for the runs this poll must read from scratch, when there are many: the
         new ones the row cache has never seen, and after `want_config` the settled rows without a
         config. (Too few: a `WorkerFold` without workers.)"""
         cached = self._cached or {}
@@ -317,7 +280,7 @@ class RunsScanner:
             unread += [name for name, t in self.trackers.items()
                        if name in self._due and t.row is not None and t.row.status in SETTLED
                        and t.row.cfg is None]
-        from tui.fold_workers import WorkerFold  # on the first poll, in the worker: off the start-up path
+        from tui.table.fold_workers import WorkerFold  # first poll, in the worker: off the start-up path
 
         return WorkerFold([os.path.join(self._dir, name) for name in unread], self.host, self.with_config)
 
@@ -372,170 +335,3 @@ class RunsScanner:
         """Every known row, newest first."""
         rows = [t.row for t in self.trackers.values() if t.row is not None]
         return sorted(rows, key=lambda r: r.sort_key)
-
-    def row(self, name: str) -> RunRow | None:
-        tracker = self.trackers.get(name)
-        return tracker.row if tracker else None
-
-
-def row_from_fields(fields: dict[str, Any]) -> RunRow | None:
-    """A row from its JSON fields (the row cache, `tui.fold_workers`); None if they do not fit."""
-    try:
-        metric = fields.get("metric")
-        return RunRow(**{**fields, "metric": tuple(metric) if metric else None,
-                         "tags": tuple(fields.get("tags") or ())})
-    except TypeError:
-        return None
-
-
-def latest_val_metric(metrics: dict[str, float], monitor: str | None = None) -> tuple[str, float] | None:
-    """The monitored metric if it is a validation one, else the first `val/` metric; latest value."""
-    if monitor and monitor.startswith("val/") and monitor in metrics:
-        return monitor[4:], metrics[monitor]
-    for key, value in metrics.items():
-        if key.startswith("val/"):
-            return key[4:], value
-    return None
-
-
-def _config_name(config: Any, run_json: dict[str, Any] | None) -> str:
-    if not config and run_json:
-        argv = run_json.get("argv") or []
-        if "--config" in argv and argv.index("--config") + 1 < len(argv):
-            config = argv[argv.index("--config") + 1]
-    return os.path.splitext(os.path.basename(str(config)))[0] if config else ""
-
-
-def _gpus_text(run_json: dict[str, Any] | None, devices: Any) -> str:
-    gpus = (run_json or {}).get("gpus")
-    if gpus is None:
-        gpus = devices
-    if isinstance(gpus, (list, tuple)):
-        return ",".join(str(g) for g in gpus)
-    return "" if gpus is None else str(gpus)
-
-
-def _first_launch(run_json: dict[str, Any] | None) -> float | None:
-    if not run_json:
-        return None
-    launches = run_json.get("launches")
-    if isinstance(launches, list) and launches and isinstance(launches[0], dict):
-        first = launches[0].get("launched_at")
-        if isinstance(first, (int, float)):
-            return float(first)
-    at = run_json.get("launched_at")
-    return float(at) if isinstance(at, (int, float)) else None
-
-
-def _error_text(error: Any) -> str:
-    if not isinstance(error, dict):
-        return ""
-    return f"{error.get('type') or 'Error'}: {error.get('message') or ''}".strip()
-
-
-# ---- formatting: plain strings, so the widget only adds colour ----
-
-NAME_WIDTH, CONFIG_WIDTH, METRIC_WIDTH, GPUS_WIDTH = 26, 14, 13, 7
-COLUMNS = ("name", "status", "config", "epoch", "ETA", "val", "GPUs", "started", "time")
-# Fixed widths: every cell is clipped to these, so the table never measures 10,000 rows.
-COLUMN_WIDTHS = (NAME_WIDTH, 11, CONFIG_WIDTH, 13, 7, METRIC_WIDTH, GPUS_WIDTH, 11, 8)
-
-STATUS_SYMBOLS = {
-    "starting": "◌", "running": "▶", "finished": "✔", "failed": "✘", "stopped": "■",
-    "lost": "?", "pending": "…", "cancelled": "⊘", "empty": "·", NOT_A_RUN: "-", DAMAGED: "!",
-}
-
-
-def status_text(row: RunRow) -> str:
-    symbol = STATUS_SYMBOLS.get(row.status, "·")
-    mark = "!" if row.bad_lines and row.status != DAMAGED else ""
-    return f"{symbol} {row.status}{mark}"
-
-
-def epoch_text(row: RunRow, width: int = 8) -> str:
-    """`3/10 ██▍░░░░░` — a bar of `width` cells with eighth-cell resolution."""
-    if row.epoch is None or not row.max_epochs:
-        return ""
-    fraction = min(1.0, max(0.0, row.epoch / row.max_epochs))
-    eighths = round(fraction * width * 8)
-    full, part = divmod(eighths, 8)
-    bar = "█" * full + ("" if part == 0 else " ▏▎▍▌▋▊▉"[part])
-    return f"{row.epoch}/{row.max_epochs} {bar.ljust(width, '░')}"
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(max(0.0, seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours >= 24:
-        return f"{hours // 24}d{hours % 24:02d}h"
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def size_text(n: int) -> str:
-    """Bytes in binary units: `512 B`, `3.5 MiB`."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
-
-
-def eta_text(row: RunRow, now: float) -> str:
-    if row.eta_s is None:
-        return ""
-    since = now - row.running_since if row.running_since else 0.0
-    return duration_text(max(0.0, row.eta_s - max(0.0, since)))
-
-
-def metric_text(row: RunRow) -> str:
-    if row.metric is None:
-        return ""
-    name, value = row.metric
-    return f"{name} {value:.4g}"
-
-
-def started_text(row: RunRow, localtime: Callable[[float], time.struct_time] = time.localtime) -> str:
-    return "" if row.started is None else time.strftime("%m-%d %H:%M", localtime(row.started))
-
-
-def elapsed_text(row: RunRow, now: float) -> str:
-    """Duration so far; a running row keeps counting between events."""
-    if row.elapsed_s is None:
-        return ""
-    extra = now - row.running_since if row.running_since else 0.0
-    return duration_text(row.elapsed_s + max(0.0, extra))
-
-
-def clip(text: str, width: int, middle: bool = False) -> str:
-    """Fit `text` in `width` cells with an ellipsis; `middle` keeps the end (a name's timestamp)."""
-    if len(text) <= width:
-        return text
-    if middle:
-        tail = (width - 1) * 2 // 3
-        return text[: width - 1 - tail] + "…" + text[-tail:]
-    return text[: width - 1] + "…"
-
-
-def name_text(row: RunRow, width: int = NAME_WIDTH) -> str:
-    """The name, then its tags (`#baseline`), `✎` for a note and `!meta` for an unreadable meta.yaml;
-    the marks take at most half the cell, so the name keeps its end (a timestamp)."""
-    marks = " ".join(f"#{tag}" for tag in row.tags)
-    marks += " ✎" * bool(row.note) + " !meta" * bool(row.meta_error)
-    if not marks:
-        return clip(row.name, width, middle=True)
-    marks = clip(marks.strip(), width // 2)
-    return f"{clip(row.name, width - len(marks) - 1, middle=True)} {marks}"
-
-
-def row_cells(row: RunRow, now: float) -> tuple[str, ...]:
-    """The table's columns, in order (see `COLUMNS`)."""
-    return (
-        name_text(row), status_text(row), clip(row.config, CONFIG_WIDTH),
-        epoch_text(row), eta_text(row, now), clip(metric_text(row), METRIC_WIDTH),
-        clip(row.gpus, GPUS_WIDTH), started_text(row), elapsed_text(row, now),
-    )
-
-

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from torchx.events import EventReader
-from tui.run_data import RunData
+from tui.live.data import RunData
 
 FULL_READ_BYTES = 8 << 20
 HEAD_BYTES = 1 << 20

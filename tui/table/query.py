@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from tui.runs import STATUS_SYMBOLS, RunRow
+from tui.table.rows import RunRow
+from tui.text import STATUS_SYMBOLS
 
 Predicate = Callable[[RunRow], bool]
 GLOB_FIELDS = ("status", "config", "tag", "name", "note")

@@ -15,9 +15,10 @@ from typing import Any
 
 from torchx.config import ConfigError, load_config
 from torchx.experiment import CONFIG_FILE, default_run_name
-from tui.launcher import Launcher, cpu_ddp_overrides
-from tui.run_files import first_argv, first_launch
-from tui.slurm import SlurmLauncher, SlurmSpec
+from tui.launch.local import Launcher
+from tui.launch.request import cpu_ddp_overrides
+from tui.launch.slurm import SlurmLauncher, SlurmSpec
+from tui.run.files import first_argv, first_launch
 
 VALUE_FLAGS = frozenset({"--config", "--name", "--save-dir", "--gpu", "--resume"})
 

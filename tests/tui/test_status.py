@@ -1,0 +1,99 @@
+"""Every status a run can show, from one table: the events, `run.json`, the process table and Slurm's
+job state in, `tui.run.status.run_status` out. Processes are real: this test's own process is the live
+one, a reaped child's pid the dead one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import psutil
+import pytest
+
+from torchx.summary import RunSummary
+from tui.run.status import GONE, STATUSES, run_status
+
+HOST, OTHER = "box", "elsewhere"
+T = 1_795_000_000.0
+ME = psutil.Process(os.getpid())
+ALIVE = {"pid": ME.pid, "create_time": ME.create_time()}
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+DEAD = {"pid": _dead_pid(), "create_time": T}
+
+
+def start(at: float = T, host: str = HOST, proc: dict[str, Any] = ALIVE) -> dict[str, Any]:
+    return {"event": "start", "time": at, "host": host, **proc}
+
+
+def end(status: str, at: float = T + 50) -> dict[str, Any]:
+    return {"event": "end", "time": at, "status": status}
+
+
+def launch(at: float = T - 5, host: str = HOST, proc: dict[str, Any] = ALIVE, **more: Any) -> dict[str, Any]:
+    return {"backend": "local", "host": host, "launched_at": at, **proc, **more}
+
+
+SLURM = {"backend": "slurm", "job_id": "7", "host": HOST, "launched_at": T - 10, "pid": None}
+SLURM_RESUMED = {**SLURM, "launched_at": T + 100}
+STOPPED = (start(), end("stopped"))
+
+CASES: list[tuple[str, tuple[dict[str, Any], ...], dict[str, Any] | None, str | None, int, str]] = [
+    # (case, events, run.json, Slurm job state, unreadable lines, status)
+    ("foreign directory", (), None, None, 0, "not a run"),
+    ("unreadable log, no launcher", (), None, None, 3, "damaged"),
+    ("started from the command line, alive", (start(),), None, None, 0, "running"),
+    ("started from the command line, dead", (start(proc=DEAD),), None, None, 0, "lost"),
+    ("started on another machine", (start(host=OTHER, proc=DEAD),), None, None, 0, "running"),
+    ("finished", (start(), end("finished")), None, None, 0, "finished"),
+    ("failed", (start(), end("failed")), None, None, 0, "failed"),
+    ("stopped", STOPPED, None, None, 0, "stopped"),
+    ("a start without its time", ({"event": "start"},), None, None, 0, "empty"),
+    ("reserved, launcher's child alive", (), launch(), None, 0, "starting"),
+    ("reserved, launcher's child dead", (), launch(proc=DEAD), None, 0, "failed"),
+    ("reserved on another machine", (), launch(host=OTHER, proc=DEAD), None, 0, "starting"),
+    ("launched, then started", (start(),), launch(proc=DEAD), None, 0, "running"),
+    ("resumed, no start since", STOPPED, launch(at=T + 100), None, 0, "starting"),
+    ("resume died before its start", STOPPED, launch(at=T + 100, proc=DEAD), None, 0, "failed"),
+    ("resumed and started again", (*STOPPED, start(at=T + 101)), launch(at=T + 100), None, 0, "running"),
+    ("start within the clock slack", (start(at=T - 5.5),), launch(at=T - 5), None, 0, "running"),
+    ("Slurm: queued", (), SLURM, "PENDING", 0, "pending"),
+    ("Slurm: running, no start yet", (), SLURM, "RUNNING", 0, "starting"),
+    ("Slurm: running", (start(host="node1", proc=DEAD),), SLURM, "RUNNING", 0, "running"),
+    ("Slurm: completing", (start(proc=DEAD),), SLURM, "COMPLETING", 0, "running"),
+    ("Slurm: stopped to be requeued", STOPPED, SLURM, "RUNNING", 0, "running"),
+    ("Slurm: requeued", STOPPED, SLURM, "REQUEUED", 0, "pending"),
+    ("Slurm: ended, the events decide", STOPPED, SLURM, "COMPLETED", 0, "stopped"),
+    ("Slurm: cancelled after its end", STOPPED, SLURM, "CANCELLED", 0, "stopped"),
+    ("Slurm: cancelled while training", (start(proc=DEAD),), SLURM, "CANCELLED", 0, "cancelled"),
+    ("Slurm: cancelled in the queue", (), SLURM, "CANCELLED", 0, "cancelled"),
+    ("Slurm: failed", (start(proc=DEAD),), SLURM, "FAILED", 0, "failed"),
+    ("Slurm: time limit", (start(proc=DEAD),), SLURM, "TIMEOUT", 0, "failed"),
+    ("Slurm: forgotten without an end", (start(proc=DEAD),), SLURM, GONE, 0, "lost"),
+    ("Slurm: resume queued", STOPPED, SLURM_RESUMED, "PENDING", 0, "pending"),
+    ("Slurm: resume running, no start", STOPPED, SLURM_RESUMED, "RUNNING", 0, "starting"),
+    ("Slurm: resume cancelled in the queue", STOPPED, SLURM_RESUMED, "CANCELLED", 0, "cancelled"),
+    ("Slurm cannot be asked, nothing started", (), SLURM, None, 0, "pending"),
+    ("Slurm cannot be asked, the events decide", STOPPED, SLURM, None, 0, "stopped"),
+]
+
+
+@pytest.mark.parametrize(("events", "run_json", "job_state", "bad_lines", "status"),
+                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_every_status(events: tuple[dict[str, Any], ...], run_json: dict[str, Any] | None,
+                      job_state: str | None, bad_lines: int, status: str) -> None:
+    summary = RunSummary()
+    summary.update(list(events))
+    assert run_status(summary, run_json, HOST, job_state, bad_lines) == status
+
+
+def test_the_table_covers_every_status() -> None:
+    assert {case[-1] for case in CASES} == set(STATUSES)

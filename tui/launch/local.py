@@ -1,0 +1,89 @@
+"""The local backend: start and resume runs as detached processes of this machine.
+
+The trainer runs in its own session (its pid is its process group) with no terminal and its output in
+`stdout.log`, so closing the TUI or dropping the SSH connection never stops it. Stop and kill act on
+the process group (`tui.run.processes.LocalRun`). Torch- and Textual-free.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import psutil
+
+from torchx.experiment import RUN_JSON, STDOUT_FILE, read_json
+from tui.errors import LaunchError
+from tui.launch.request import LaunchRequest, launch_in_new_dir, with_history, write_run_json
+from tui.run.processes import process_alive
+
+DEFAULT_ENTRY = (sys.executable, "-m", "torchx.train_pl")
+
+
+@dataclass
+class Launcher:
+    """Spawns trainers with `entry` (argv prefix) and reaps the ones this process started."""
+
+    entry: tuple[str, ...] = DEFAULT_ENTRY
+    env: dict[str, str] | None = None
+    children: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    name: ClassVar[str] = "local"
+
+    def launch(self, request: LaunchRequest) -> Path:
+        """Reserve the directory, spawn the trainer, write `run.json`; raises LaunchError."""
+        flags, device_overrides = request.device_args()
+        argv = [*self.entry, "--config", str(request.config), "--name", request.name,
+                "--save-dir", str(request.save_dir), *flags, *device_overrides, *request.overrides]
+        return launch_in_new_dir(request, lambda run_dir: self._spawn(run_dir, argv, request.gpus_label(),
+                                                                       previous=None))
+
+    def resume(self, run_dir: Path) -> None:
+        """Relaunch a settled run in its own directory with `--resume <name>`."""
+        previous = read_json(run_dir / RUN_JSON)
+        if previous and process_alive(previous.get("pid"), previous.get("create_time")):
+            raise LaunchError(f"run '{run_dir.name}' is still running (pid {previous['pid']})")
+        argv = resume_argv(self.entry, run_dir, previous)
+        gpus = (previous or {}).get("gpus", "")
+        self._spawn(run_dir, argv, gpus, previous=previous)
+
+    def _spawn(self, run_dir: Path, argv: list[str], gpus: Any, previous: dict[str, Any] | None) -> None:
+        launched_at = time.time()
+        try:
+            with open(run_dir / STDOUT_FILE, "ab") as out:
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                        start_new_session=True, close_fds=True, env=self.env)
+        except OSError as exc:
+            raise LaunchError(f"cannot start {argv[0]}: {exc}") from None
+        self.children.append(proc)
+        write_run_json(run_dir, run_record(proc, argv, gpus, launched_at, previous))
+
+    def reap(self) -> None:
+        """Collect exit statuses of finished children so they do not linger as zombies."""
+        self.children = [p for p in self.children if p.poll() is None]
+
+
+def run_record(proc: subprocess.Popen[bytes], argv: list[str], gpus: Any, launched_at: float,
+               previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The `run.json` object of a local launch."""
+    try:
+        create_time: float | None = psutil.Process(proc.pid).create_time()
+    except psutil.Error:
+        create_time = None
+    launch = {"argv": argv, "pid": proc.pid, "pgid": proc.pid, "host": socket.gethostname(),
+              "gpus": gpus, "launched_at": launched_at, "create_time": create_time, "backend": Launcher.name}
+    return with_history(launch, previous)
+
+
+def resume_argv(entry: tuple[str, ...], run_dir: Path, previous: dict[str, Any] | None) -> list[str]:
+    """`--resume <name>` in the same save dir and on the same devices; the entry reads the run's own
+    `config.yaml` (overrides included), so neither `--config` nor the overrides are repeated."""
+    old = [str(a) for a in (previous or {}).get("argv") or []]
+    device = ["--gpu", old[old.index("--gpu") + 1]] if "--gpu" in old[:-1] else []
+    if "-m" in old[:-1] and old[old.index("-m") + 1].startswith("torchx."):
+        entry = tuple(old[: old.index("-m") + 2])  # the entry that started it: checkpoints differ
+    return [*entry, "--resume", run_dir.name, "--save-dir", str(run_dir.parent), *device]

@@ -1,0 +1,333 @@
+"""What a run directory says besides its events: files' mtimes, `run.json` (the launches), the first
+`start` line, `config.yaml` (text, mapping, flattened key paths, the checkpoint's monitored metric),
+`ckpt/`, `src/` (the reproduce card) and `meta.yaml` (the user's note and tags, the one file the TUI
+writes into a run).
+
+Torch- and Textual-free; callers read these from their workers. YAML is imported on first use, off the
+TUI's start-up path (~20 ms).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torchx.experiment import (
+    CKPT_DIR,
+    CONFIG_FILE,
+    EVENTS_FILE,
+    META_FILE,
+    RUN_JSON,
+    SRC_DIR,
+    read_json,
+    write_atomic,
+)
+
+Scalar = str | int | float | bool | None
+_TAG = re.compile(r"^[\w.+-]+$")
+_EPOCH_STEP = re.compile(r"epoch=(\d+).*?step=(\d+)")
+STALE_S = 2.0
+START_LINE_BYTES = 1 << 20
+
+
+# ---- run.json and the first start ----
+
+def mtime_ns(path: str | os.PathLike[str]) -> int | None:
+    """Modification time in nanoseconds (exact, unlike float seconds); None for a missing file."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+def first_launch_of(record: dict[str, Any] | None) -> dict[str, Any]:
+    """The first launch a `run.json` object records: its oldest `launches` entry, else the object itself."""
+    record = record or {}
+    launches = record.get("launches")
+    if isinstance(launches, list) and launches and isinstance(launches[0], dict):
+        return launches[0]
+    return record
+
+
+def first_launch(run_dir: Path) -> dict[str, Any]:
+    """The run's first launch as `run.json` records it (empty for a run started from the command line)."""
+    return first_launch_of(read_json(run_dir / RUN_JSON))
+
+
+def first_launch_time(run_json: dict[str, Any] | None) -> float | None:
+    """When the run was first launched (unix seconds); None for a run started from the command line."""
+    for record in (first_launch_of(run_json), run_json or {}):
+        at = record.get("launched_at")
+        if isinstance(at, (int, float)):
+            return float(at)
+    return None
+
+
+def config_name(config: Any, run_json: dict[str, Any] | None) -> str:
+    """The config's file stem: from the `start` event's `config`, else from the launch's `--config`."""
+    if not config and run_json:
+        argv = run_json.get("argv") or []
+        if "--config" in argv and argv.index("--config") + 1 < len(argv):
+            config = argv[argv.index("--config") + 1]
+    return os.path.splitext(os.path.basename(str(config)))[0] if config else ""
+
+
+def first_start(run_dir: Path) -> dict[str, Any]:
+    """The run's first `start` event (its first line), without reading the rest of the log."""
+    try:
+        with open(run_dir / EVENTS_FILE, "rb") as f:
+            line = f.readline(START_LINE_BYTES)
+        event = json.loads(line)
+    except (OSError, ValueError):
+        return {}
+    return event if isinstance(event, dict) and event.get("event") == "start" else {}
+
+
+def first_argv(run_dir: Path, start_argv: Any = None) -> list[str]:
+    """The argv of the run's first launch (`run.json`), else of its first `start` event (`start_argv`
+    when the caller has read it already)."""
+    argv = first_launch(run_dir).get("argv")
+    if not argv:
+        argv = start_argv if start_argv is not None else first_start(run_dir).get("argv")
+    return [str(a) for a in argv] if isinstance(argv, (list, tuple)) else []
+
+
+# ---- config.yaml ----
+
+def read_config(run_dir: Path, limit: int = 200_000) -> str:
+    try:
+        with open(run_dir / CONFIG_FILE, encoding="utf-8", errors="replace") as f:
+            return f.read(limit)
+    except OSError:
+        return ""
+
+
+def load_run_config(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(the run's resolved config, None) or (None, a one-line reason naming the file)."""
+    from torchx.config import ConfigError, load_yaml
+
+    try:
+        return load_yaml(run_dir / CONFIG_FILE), None
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+def flatten(config: dict[str, Any]) -> dict[str, Any]:
+    """Leaf values by key path, the one syntax of the diff screen and the `cfg.` filter: mappings as
+    `a.b.c`, list items as `a.b[0]` (`{"a": {"b": [1, {"c": 2}]}}` → `a.b[0]`, `a.b[1].c`). An empty
+    mapping or list is one leaf."""
+    leaves: dict[str, Any] = {}
+    for key, value in config.items():
+        _leaves(value, str(key), leaves)
+    return leaves
+
+
+def _leaves(value: Any, path: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _leaves(item, f"{path}.{key}", out)
+    elif isinstance(value, list) and value:
+        for i, item in enumerate(value):
+            _leaves(item, f"{path}[{i}]", out)
+    else:
+        out[path] = value
+
+
+def _scalar(value: Any) -> Scalar:
+    """A leaf as the filter compares it and the row cache stores it (JSON): `{}`, `[]`, a date as text."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return "{}" if value == {} else "[]" if value == [] else str(value)
+
+
+def read_config_values(run_dir: str | os.PathLike[str]) -> dict[str, Scalar]:
+    """The run's resolved `config.yaml`, flattened; empty when missing or unreadable."""
+    import yaml  # YAML loads on the first read, off the TUI's start-up path (~20 ms)
+
+    from torchx.config import safe_load
+
+    try:
+        with open(os.path.join(run_dir, CONFIG_FILE), encoding="utf-8") as f:
+            data = safe_load(f)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return {key: _scalar(value) for key, value in flatten(data).items()} if isinstance(data, dict) else {}
+
+
+def checkpoint_spec(text: str) -> dict[str, Any]:
+    """The `checkpoint` section of the run's resolved config; empty when missing or unreadable."""
+    import yaml
+
+    from torchx.config import safe_load
+
+    try:
+        config = safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    ckpt = config.get("checkpoint") if isinstance(config, dict) else None
+    return ckpt if isinstance(ckpt, dict) else {}
+
+
+def monitor_of(spec: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(monitor, mode) of a `checkpoint` section."""
+    monitor, mode = spec.get("monitor"), spec.get("mode")
+    return (monitor if isinstance(monitor, str) else None, mode if isinstance(mode, str) else None)
+
+
+def monitor_from_config(text: str) -> tuple[str | None, str | None]:
+    """(checkpoint.monitor, checkpoint.mode) from the run's resolved config."""
+    return monitor_of(checkpoint_spec(text))
+
+
+# ---- ckpt/ ----
+
+@dataclass(frozen=True)
+class Checkpoint:
+    name: str
+    size: int
+    mtime: float
+    epoch: int | None
+    step: int | None
+    monitor: str | None
+    value: float | None
+
+
+def checkpoints(run_dir: Path, events: dict[str, dict[str, Any]]) -> list[Checkpoint]:
+    """Every file in `ckpt/`, newest first, with epoch, step and monitored value from its `ckpt`
+    event, or (epoch, step) from its name when no event describes the file as it is now."""
+    try:
+        entries = [e for e in os.scandir(run_dir / CKPT_DIR)
+                   if e.is_file() and not e.name.startswith(".")]
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        try:
+            stat = entry.stat()
+        except OSError:
+            continue
+        event = events.get(f"{CKPT_DIR}/{entry.name}")
+        if event is not None and stat.st_mtime > float(event.get("time") or 0) + STALE_S:
+            event = None  # rewritten since its event (e.g. last.ckpt): the event no longer describes it
+        found.append(_checkpoint(entry.name, stat.st_size, stat.st_mtime, event))
+    return sorted(found, key=lambda c: (-c.mtime, c.name))
+
+
+def _checkpoint(name: str, size: int, mtime: float, event: dict[str, Any] | None) -> Checkpoint:
+    if event is not None:
+        value = event.get("value")
+        return Checkpoint(name, size, mtime, _int(event.get("epoch")), _int(event.get("step")),
+                          event.get("monitor"), float(value) if isinstance(value, (int, float)) else None)
+    match = _EPOCH_STEP.search(name)
+    epoch, step = (int(match[1]), int(match[2])) if match else (None, None)
+    return Checkpoint(name, size, mtime, epoch, step, None, None)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+# ---- src/: the reproduce card ----
+
+@dataclass(frozen=True)
+class Reproduce:
+    command: str
+    resume_command: str
+    commit: str | None
+    dirty: bool | None
+    snapshot: str | None
+    diff: str | None
+    config: str
+
+
+def reproduce(run_dir: Path, start_argv: Any = None, entry: str | None = None) -> Reproduce:
+    """The exact command that launched the run, its git state and where its code snapshot lies."""
+    command = shlex.join(first_argv(run_dir, start_argv))
+    git = read_json(run_dir / SRC_DIR / "git.json") or {}
+    src = run_dir / SRC_DIR
+    diff = src / "git.diff"
+    module = f"torchx.{entry}" if entry in ("train", "train_pl") else "torchx.train_pl"
+    resume = shlex.join(["python", "-m", module, "--resume", run_dir.name, "--save-dir", str(run_dir.parent)])
+    return Reproduce(
+        command=command,
+        resume_command=resume,
+        commit=git.get("commit") if isinstance(git.get("commit"), str) else None,
+        dirty=git.get("dirty") if isinstance(git.get("dirty"), bool) else None,
+        snapshot=str(src) if src.is_dir() else None,
+        diff=str(diff) if diff.is_file() and diff.stat().st_size else None,
+        config=str(run_dir / CONFIG_FILE),
+    )
+
+
+# ---- meta.yaml ----
+
+@dataclass(frozen=True)
+class Meta:
+    """A run's note and tags; `error` says why `meta.yaml` could not be read (the file is left alone)."""
+
+    note: str = ""
+    tags: tuple[str, ...] = ()
+    error: str = ""
+
+
+def read_meta(run_dir: str | os.PathLike[str]) -> Meta:
+    import yaml
+
+    from torchx.config import safe_load
+
+    path = Path(run_dir) / META_FILE
+    try:
+        data = safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Meta()
+    except (OSError, UnicodeDecodeError) as exc:
+        return Meta(error=f"{path}: cannot read ({exc.__class__.__name__})")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        return Meta(error=f"{path}: malformed YAML{where}")
+    return _meta_from(data, path)
+
+
+def _meta_from(data: Any, path: Path) -> Meta:
+    if data is None:
+        return Meta()
+    if not isinstance(data, dict):
+        return Meta(error=f"{path}: expected a mapping with note and tags, got {type(data).__name__}")
+    note, tags = data.get("note") or "", data.get("tags") or []
+    if not isinstance(note, str):
+        return Meta(error=f"{path}: note: expected text, got {type(note).__name__}")
+    if not isinstance(tags, list) or not all(isinstance(t, str) and _TAG.match(t) for t in tags):
+        return Meta(error=f"{path}: tags: expected a list of words, got {tags!r}"[:200])
+    return Meta(note, tuple(tags))
+
+
+def parse_tags(text: str) -> tuple[tuple[str, ...], str | None]:
+    """Tags from a line of words separated by spaces or commas; (tags, problem naming the bad tag)."""
+    tags: list[str] = []
+    for tag in re.split(r"[\s,]+", text.strip()):
+        if not tag:
+            continue
+        if not _TAG.match(tag):
+            return (), f"tag '{tag}': use letters, digits and . _ + - only"
+        if tag not in tags:
+            tags.append(tag)
+    return tuple(tags), None
+
+
+def write_meta(run_dir: Path, meta: Meta) -> None:
+    """Atomically, through a temporary file beside the run directory (a launcher-reserved directory
+    must hold only the launcher's files until the trainer adopts it); no file when both are empty."""
+    path = run_dir / META_FILE
+    if not meta.note.strip() and not meta.tags:
+        path.unlink(missing_ok=True)
+        return
+    import yaml
+
+    data = {"note": meta.note.strip(), "tags": list(meta.tags)}
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True), temp_dir=run_dir.parent)

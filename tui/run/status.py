@@ -1,0 +1,94 @@
+"""Every status a run can show, decided in one place from its files, its processes and Slurm's answer.
+
+`run_status` is the only function that names a run's status: the runs table, the run view and every
+action that asks "is it running?" call it. The status sets below say what each status allows. The
+event log decides once a run has written to it; before that, the launcher's `run.json` (a reserved
+directory) and the launcher's child process or the Slurm job decide. Torch- and Textual-free.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from torchx.summary import RunSummary
+from tui.run.processes import process_alive
+
+NOT_A_RUN = "not a run"
+DAMAGED = "damaged"
+EMPTY = "empty"
+STATUSES = ("starting", "running", "finished", "failed", "stopped", "lost", "pending", "cancelled",
+            EMPTY, NOT_A_RUN, DAMAGED)
+# After these nothing changes until a relaunch rewrites run.json (or a new `start` arrives).
+SETTLED = frozenset({"finished", "failed", "stopped", "lost", "cancelled"})
+ACTIVE = frozenset({"starting", "running", "pending"})
+RESUMABLE = frozenset({"stopped", "failed", "lost", "cancelled"})
+
+# Slurm's job states by what they mean for a run; any other state counts as ended.
+QUEUED = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
+                    "SPECIAL_EXIT"})
+RUNNING = frozenset({"RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "RESIZING", "SUSPENDED",
+                     "STOPPED"})
+GONE = "GONE"
+"""The state of a job Slurm no longer remembers (MinJobAge passed; there is no accounting database)."""
+RELAUNCH_SLACK_S = 1.0
+"""A `start` this long before the launch it answers still counts: clocks of two processes differ."""
+
+
+def job_active(state: str | None) -> bool:
+    """Whether a Slurm job in `state` is queued or running."""
+    return state in QUEUED or state in RUNNING
+
+
+def run_status(summary: RunSummary, run_json: dict[str, Any] | None, host: str | None = None,
+               job_state: str | None = None, bad_lines: int = 0) -> str:
+    """The run's status from its folded events (`summary`), its launcher record (`run.json`, None for a
+    run started from the command line), this machine's name (default: this one), Slurm's state of its
+    job (None when it is not a Slurm run or Slurm cannot be asked) and its log's unreadable lines."""
+    if summary.starts == 0 and run_json is None:
+        return DAMAGED if bad_lines else NOT_A_RUN
+    if job_state is not None and run_json is not None:
+        return _slurm_status(summary, run_json, job_state)
+    return _local_status(summary, run_json, host or socket.gethostname())
+
+
+def _started_since_launch(summary: RunSummary, run_json: dict[str, Any] | None) -> bool:
+    """Whether the log's last `start` answers the latest launch (a resume relaunches into the same dir)."""
+    if summary.start_time is None:
+        return False
+    launched_at = (run_json or {}).get("launched_at")
+    return not (isinstance(launched_at, (int, float)) and launched_at > summary.start_time + RELAUNCH_SLACK_S)
+
+
+def _local_status(summary: RunSummary, run_json: dict[str, Any] | None, host: str) -> str:
+    """From the events and the process table; a reserved or relaunched run from its launcher's child."""
+    if run_json and not _started_since_launch(summary, run_json):
+        if run_json.get("backend") == "slurm" and run_json.get("job_id") and summary.start_time is None:
+            return "pending"  # submitted; Slurm could not be asked
+        if run_json.get("host", host) != host:
+            return "starting"  # launched on another machine: its process table is not ours to read
+        return "starting" if process_alive(run_json.get("pid"), run_json.get("create_time")) else "failed"
+    if summary.end_status:
+        return summary.end_status
+    if summary.start_time is None:
+        return EMPTY
+    if summary.host and summary.host != host:
+        return "running"  # on another machine: cannot check its process table from here
+    alive = process_alive(summary.pid, summary.create_time, summary.start_time)
+    return "running" if alive else "lost"
+
+
+def _slurm_status(summary: RunSummary, run_json: dict[str, Any], state: str) -> str:
+    """Slurm's job state while the job is queued or running (the events tell `starting` from
+    `running`), the events once it has ended; `cancelled` when it was cancelled before the trainer
+    could write its `end`."""
+    started = _started_since_launch(summary, run_json)
+    if state in QUEUED:
+        return "pending"
+    if state in RUNNING:
+        return "running" if started else "starting"
+    if started and summary.end_status:
+        return summary.end_status
+    if state == "CANCELLED":
+        return "cancelled"
+    return "lost" if state == GONE else "failed"
