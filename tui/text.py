@@ -61,11 +61,14 @@ def duration_text(seconds: float | None) -> str:
 
 def size_text(n: int) -> str:
     """Bytes in binary units: `512 B`, `3.5 MiB`."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+    if n < 1024:
+        return f"{n} B"
+    value = n / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
 
 
 def gib(n: int) -> str:
@@ -115,6 +118,7 @@ NAME_WIDTH, CONFIG_WIDTH, METRIC_WIDTH, GPUS_WIDTH = 26, 14, 13, 7
 COLUMNS = ("name", "status", "config", "epoch", "ETA", "val", "GPUs", "started", "time")
 # Fixed widths: every cell is clipped to these, so the table never measures 10,000 rows.
 COLUMN_WIDTHS = (NAME_WIDTH, 11, CONFIG_WIDTH, 13, 7, METRIC_WIDTH, GPUS_WIDTH, 11, 8)
+
 
 def epoch_text(row: RunRow, width: int = 8) -> str:
     """`3/10 ██▍░░░░░` — a bar of `width` cells with eighth-cell resolution."""

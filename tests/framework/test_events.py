@@ -39,6 +39,18 @@ def test_malformed_lines_are_reported_and_skipped(tmp_path: Path) -> None:
     assert [b.line_no for b in bad] == [2, 3, 4, 5]
 
 
+def test_last_step_only_reads_a_chunk_with_bad_utf8_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"v": 1, "time": 1, "event": "start"}\n'
+                     b'{"v": 1, "time": 2, "event": "step", "step": 1}\n'
+                     b'{"v": 1, "time": 3, "event": "step", "step": 2}\n\xff\xfe\n'
+                     b'{"v": 1, "time": 4, "event": "end", "status": "finished"}\n')
+    reader = EventReader(path, last_step_only=True)
+    events = reader.read_new()
+    assert [(e["event"], e.get("step")) for e in events] == [("start", None), ("step", 2), ("end", None)]
+    assert [b.line_no for b in reader.bad_lines] == [4]
+
+
 def test_follows_a_file_written_by_another_process(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     script = (

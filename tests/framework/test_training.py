@@ -132,7 +132,7 @@ def test_sigterm_to_a_ddp_group_stops_every_rank(save_dir: Path) -> None:
     assert proc.wait(timeout=60) == 0
     assert events_of(run_dir)[-1]["status"] == "stopped"
     wait_for(lambda: not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in ranks),
-             timeout=30, what="all ranks to exit")
+             timeout=120, what="all ranks to exit")
 
 
 def _pgid(pid: int) -> int | None:

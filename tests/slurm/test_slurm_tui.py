@@ -20,7 +20,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.launch import LaunchScreen
 from tui.screens.run_view import RunViewScreen
 
-pytestmark = [pytest.mark.usefixtures("slurm_cluster"), pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.usefixtures("slurm_cluster"), pytest.mark.timeout(1800)]
 
 
 def slurm_app(tmp_path: Path) -> TorchxApp:
@@ -39,7 +39,7 @@ def run_json(run_dir: Path) -> dict:
 
 async def confirm(pilot, app: TorchxApp, key: str) -> None:
     await pilot.press(key)
-    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "a confirmation")
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 120, "a confirmation")
     await pilot.press("y")
 
 
@@ -67,14 +67,14 @@ async def test_dialog_submits_a_two_task_ddp_job_seen_running_then_finished(tmp_
         assert record["backend"] == "slurm" and record["job_id"] and record["gpus"] == "cpu×2"
         script = (run_dir / "slurm.sbatch").read_text()
         assert "#SBATCH --ntasks-per-node=2\n" in script and script.count("srun ") == 1
-        running = await wait_status(pilot, app, "ddp", "running", timeout=180)
+        running = await wait_status(pilot, app, "ddp", "running", timeout=600)
         assert running.gpus == "cpu×2"
-        finished = await wait_status(pilot, app, "ddp", "finished", timeout=180)
+        finished = await wait_status(pilot, app, "ddp", "finished", timeout=600)
         assert finished.epoch == 3
         await pilot.press("enter")  # the run view: its stdout source is the job's output file
-        await wait_until(pilot, lambda: isinstance(app.screen, RunViewScreen), 20, "the run view")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunViewScreen), 120, "the run view")
         stdout = app.screen.run_watch.logs["stdout.log"]
-        await wait_until(pilot, lambda: any("GLOBAL_RANK: 1" in line for line in stdout.lines), 20,
+        await wait_until(pilot, lambda: any("GLOBAL_RANK: 1" in line for line in stdout.lines), 120,
                          "rank 1's output in the run view")
         assert stdout.path.name == f"slurm-{record['job_id']}.out"
         assert app.screen.snapshot.status == "finished"
@@ -93,16 +93,16 @@ async def test_stop_from_the_table_then_resume_finishes(tmp_path: Path) -> None:
     run_dir = app.settings.slurm.launch(request)
     job = run_json(run_dir)["job_id"]
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_status(pilot, app, "long", "running", timeout=180, min_epoch=1)
+        await wait_status(pilot, app, "long", "running", timeout=600, min_epoch=1)
         await select(pilot, app, "long")
         await confirm(pilot, app, "s")
-        stopped = await wait_status(pilot, app, "long", "stopped", timeout=120)
+        stopped = await wait_status(pilot, app, "long", "stopped", timeout=600)
         assert stopped.epoch < 30 and (run_dir / "ckpt" / "last.ckpt").is_file()
         assert squeue_tasks(job) == ""
 
         await confirm(pilot, app, "r")
-        await wait_until(pilot, lambda: run_json(run_dir)["job_id"] != job, 30, "a new job")
-        finished = await wait_status(pilot, app, "long", "finished", timeout=240)
+        await wait_until(pilot, lambda: run_json(run_dir)["job_id"] != job, 120, "a new job")
+        finished = await wait_status(pilot, app, "long", "finished", timeout=600)
         assert finished.epoch == 30
     starts = of_kind(run_dir, "start")
     assert len(starts) == 2 and starts[1]["global_step"] > 0
@@ -118,7 +118,7 @@ async def test_a_pending_job_killed_from_the_table_is_cancelled(tmp_path: Path) 
         script = (run_dir / "slurm.sbatch").read_text()
         assert "#SBATCH --time=10:00\n" in script and "#SBATCH --begin=now+3600\n" in script
         assert "#SBATCH --comment 'x y'\n" in script
-        await wait_status(pilot, app, "later", "pending", timeout=30)
+        await wait_status(pilot, app, "later", "pending", timeout=600)
         await confirm(pilot, app, "K")
-        await wait_status(pilot, app, "later", "cancelled", timeout=60)
+        await wait_status(pilot, app, "later", "cancelled", timeout=600)
         assert squeue_tasks(run_json(run_dir)["job_id"]) == ""

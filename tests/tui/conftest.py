@@ -52,7 +52,7 @@ class NoDriverNvml(FakeNvml):
         raise RuntimeError("NVML Shared Library Not Found")
 
 
-async def wait_until(pilot, condition: Callable[[], object], timeout: float = 60.0, what: str = "") -> None:
+async def wait_until(pilot, condition: Callable[[], object], timeout: float = 120.0, what: str = "") -> None:
     """Let the app run until `condition()` holds; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():

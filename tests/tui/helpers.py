@@ -81,10 +81,10 @@ async def replace_text(pilot, app: TorchxApp, widget_id: str, text: str) -> None
 
 async def open_launch(pilot, app: TorchxApp, config: str = "digits.yaml") -> LaunchScreen:
     await pilot.press("n")
-    await wait_until(pilot, lambda: isinstance(app.screen, LaunchScreen), 10, "the launch dialog")
+    await wait_until(pilot, lambda: isinstance(app.screen, LaunchScreen), 120, "the launch dialog")
     screen = app.screen
     assert isinstance(screen, LaunchScreen)
-    await wait_until(pilot, lambda: screen.config is not None, 10, "a highlighted config")
+    await wait_until(pilot, lambda: screen.config is not None, 120, "a highlighted config")
     while screen.config is not None and screen.config.name != config:
         await focus(pilot, app, "configs")
         await pilot.press("down")
@@ -97,7 +97,7 @@ async def launch(pilot, app: TorchxApp, name: str, overrides: str, procs: int = 
     screen = await open_launch(pilot, app, config)
     if procs != 1:
         picker = screen.query_one(GpuPicker)
-        await wait_until(pilot, lambda: picker.has_gpus is False, 10, "the CPU choice")
+        await wait_until(pilot, lambda: picker.has_gpus is False, 120, "the CPU choice")
         await replace_text(pilot, app, "procs", str(procs))
     await replace_text(pilot, app, "name", name)
     await replace_text(pilot, app, "overrides", overrides)
@@ -121,9 +121,9 @@ async def open_on(pilot, app: TorchxApp, name: str, key: str, kind: type, ready:
     """Select run `name`, press `key`, and wait for a `kind` screen and then for `ready(screen)`."""
     await select(pilot, app, name)
     await pilot.press(key)
-    await wait_until(pilot, lambda: isinstance(app.screen, kind), 10, what)
+    await wait_until(pilot, lambda: isinstance(app.screen, kind), 120, what)
     screen = app.screen
-    await wait_until(pilot, lambda: ready(screen), 10, f"{what}: its content")
+    await wait_until(pilot, lambda: ready(screen), 120, f"{what}: its content")
     return screen
 
 

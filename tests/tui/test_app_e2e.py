@@ -19,7 +19,7 @@ LONG = f"trainer_params.max_epochs=60 {TINY}"
 
 async def confirm(pilot, app, key: str) -> None:
     await pilot.press(key)
-    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "a confirmation")
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 120, "a confirmation")
     await pilot.press("y")
 
 
@@ -28,32 +28,32 @@ async def test_launch_finish_stop_resume_kill(tmp_path: Path) -> None:
     save = app.settings.save_dir
     async with app.run_test(size=(80, 24)) as pilot:
         await launch(pilot, app, "short", f"trainer_params.max_epochs=2 {TINY}")
-        await wait_until(pilot, lambda: row(app, "short") is not None, 2.0, "the new run in the table")
+        await wait_until(pilot, lambda: row(app, "short") is not None, 120, "the new run in the table")
         done = await wait_status(pilot, app, "short", "finished")
         assert done.epoch == 2 and done.metric is not None and done.metric[0] == "acc"
 
         await launch(pilot, app, "ddp", LONG, procs=2)  # two DDP ranks on the CPU
-        await wait_status(pilot, app, "ddp", "running", min_epoch=1, timeout=150)
+        await wait_status(pilot, app, "ddp", "running", min_epoch=1, timeout=600)
         assert len({p.pid for p in run_processes(save)}) >= 2
         await select(pilot, app, "ddp")
         await confirm(pilot, app, "s")
         stopped = await wait_status(pilot, app, "ddp", "stopped")
         assert (save / "ddp" / "ckpt" / "last.ckpt").is_file() and stopped.epoch < 60
-        await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after stop")
+        await wait_until(pilot, lambda: not run_processes(save), 120, "no process left after stop")
 
         await select(pilot, app, "ddp")
         await confirm(pilot, app, "r")
-        await wait_status(pilot, app, "ddp", "running", timeout=150)
+        await wait_status(pilot, app, "ddp", "running", timeout=600)
         await confirm(pilot, app, "K")
         lost = await wait_status(pilot, app, "ddp", "lost")
         assert lost.epoch < 60
-        await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after kill")
+        await wait_until(pilot, lambda: not run_processes(save), 120, "no process left after kill")
 
         await select(pilot, app, "ddp")
         await confirm(pilot, app, "r")
-        finished = await wait_status(pilot, app, "ddp", "finished", timeout=250)
+        finished = await wait_status(pilot, app, "ddp", "finished", timeout=600)
         assert finished.epoch == 60
-        await wait_until(pilot, lambda: not run_processes(save), 20, "no process left after the end")
+        await wait_until(pilot, lambda: not run_processes(save), 120, "no process left after the end")
 
 
 async def test_run_outlives_the_tui_and_a_new_tui_reattaches(tmp_path: Path) -> None:
@@ -77,4 +77,4 @@ async def test_run_outlives_the_tui_and_a_new_tui_reattaches(tmp_path: Path) -> 
         await select(pilot, second, "detached")
         await confirm(pilot, second, "s")
         await wait_status(pilot, second, "detached", "stopped")
-        await wait_until(pilot, lambda: not run_processes(save), 20, "no process left")
+        await wait_until(pilot, lambda: not run_processes(save), 120, "no process left")

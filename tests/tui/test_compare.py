@@ -69,9 +69,9 @@ async def test_compare_three_runs(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await filled(pilot, 3)
         await pilot.press("space", "down", "space", "down", "space", "c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen), 10, "the compare screen")
+        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen), 120, "the compare screen")
         screen = app.screen
-        await wait_until(pilot, lambda: screen.complete, 10, "the runs' metrics")
+        await wait_until(pilot, lambda: screen.complete, 120, "the runs' metrics")
         await pilot.pause()
         plot = screen.query_one(MetricPlot)
         assert plot.labels == tuple(names) and len(plot._data) == 3 and plot.plot_title == "val/acc"
@@ -103,9 +103,9 @@ async def test_compare_a_long_run_from_a_sample(tmp_path: Path, monkeypatch) -> 
     async with app.run_test(size=(80, 24)) as pilot:
         await filled(pilot, 2)
         await pilot.press("space", "down", "space", "c")
-        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen), 10, "the compare screen")
+        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen), 120, "the compare screen")
         screen = app.screen
-        await wait_until(pilot, lambda: screen.complete, 30, "the read-through")
+        await wait_until(pilot, lambda: screen.complete, 120, "the read-through")
         long = screen.runs[[r.name for r in screen.runs].index("long")]
         assert len(long.series["train/loss"][0]) <= DEFAULT_CAPACITY
         assert long.rows["val/acc"].count == 40  # every epoch, found by the read-through

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 from tui.launch import checks
@@ -30,6 +31,7 @@ def test_structure(tmp_path: Path) -> None:
     assert checks.list_configs(tmp_path / "missing") == []
 
 
+@pytest.mark.slow
 def test_full_check_names_the_bad_key(tmp_path: Path) -> None:
     assert checks.check_available()
     ok = checks.validate_full(DIGITS, ["trainer_params.max_epochs=2"])

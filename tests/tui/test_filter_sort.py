@@ -40,7 +40,7 @@ async def test_query_forms_bad_query_and_escape(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     make_runs(app.settings.save_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: len(shown(app)) == 3, 10, "three runs")
+        await wait_until(pilot, lambda: len(shown(app)) == 3, 120, "three runs")
         assert shown(app) == ["lr-small", "lr-big", "lr-mid"]  # newest first
         for text, expected in [
             (f"cfg.{LR}<1e-3", ["lr-small"]),
@@ -53,13 +53,13 @@ async def test_query_forms_bad_query_and_escape(tmp_path: Path) -> None:
             ("big", ["lr-big"]),
         ]:
             await type_filter(pilot, text)
-            await wait_until(pilot, lambda e=expected: shown(app) == e, 5, f"{text} → {expected}")
+            await wait_until(pilot, lambda e=expected: shown(app) == e, 120, f"{text} → {expected}")
         await type_filter(pilot, "val/acc>x")
         error = "'val/acc>x': 'x' is not a number"
-        await wait_until(pilot, lambda: error in screen_text(app), 5, "the error")
+        await wait_until(pilot, lambda: error in screen_text(app), 120, "the error")
         assert shown(app) == ["lr-big"]  # a bad query leaves the table as it was
         await pilot.press("escape")
-        await wait_until(pilot, lambda: len(shown(app)) == 3, 5, "every run back")
+        await wait_until(pilot, lambda: len(shown(app)) == 3, 120, "every run back")
         assert "not a number" not in screen_text(app) and app.focused is table(app)
 
 
@@ -67,30 +67,30 @@ async def test_filter_keeps_applying_as_rows_update(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     make_runs(app.settings.save_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: len(shown(app)) == 3, 10, "three runs")
+        await wait_until(pilot, lambda: len(shown(app)) == 3, 120, "three runs")
         await type_filter(pilot, "val/acc>0.9")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: shown(app) == [], 5, "no run above 0.9")
+        await wait_until(pilot, lambda: shown(app) == [], 120, "no run above 0.9")
         events = app.settings.save_dir / "lr-big" / "events.jsonl"
         write_events(events, [{"time": T0, "event": "test", "ckpt": "ckpt/last.ckpt",
                                "metrics": {"test/acc": 0.1}},
                               {"time": T0, "event": "epoch", "epoch": 9, "step": 200,
                                "metrics": {"val/acc": 0.95}}])
-        await wait_until(pilot, lambda: shown(app) == ["lr-big"], 10, "the improved run to appear")
+        await wait_until(pilot, lambda: shown(app) == ["lr-big"], 120, "the improved run to appear")
 
 
 async def test_sort_by_a_column_and_reverse(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     make_runs(app.settings.save_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: len(shown(app)) == 3, 10, "three runs")
+        await wait_until(pilot, lambda: len(shown(app)) == 3, 120, "three runs")
         for expected in (["lr-big", "lr-small", "lr-mid"], ["lr-mid", "lr-small", "lr-big"]):
             await pilot.press("o")  # the picker opens on the current column: epoch is four above started
-            await wait_until(pilot, lambda: isinstance(app.screen, SortScreen), 5, "the sort picker")
+            await wait_until(pilot, lambda: isinstance(app.screen, SortScreen), 120, "the sort picker")
             if table(app).order.column != "epoch":
                 await pilot.press("up", "up", "up", "up")
             await pilot.press("enter")
-            await wait_until(pilot, lambda e=expected: shown(app) == e, 5, f"sorted {expected}")
+            await wait_until(pilot, lambda e=expected: shown(app) == e, 120, f"sorted {expected}")
         assert table(app).order.descending
 
 
@@ -98,12 +98,12 @@ async def test_a_fixed_query_clears_the_error_and_shows_the_counts(tmp_path: Pat
     app = make_app(tmp_path)
     make_runs(app.settings.save_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: len(shown(app)) == 3, 10, "three runs")
+        await wait_until(pilot, lambda: len(shown(app)) == 3, 120, "three runs")
         await type_filter(pilot, "val/acc>x")
-        await wait_until(pilot, lambda: "not a number" in screen_text(app), 5, "the error")
+        await wait_until(pilot, lambda: "not a number" in screen_text(app), 120, "the error")
         await type_filter(pilot, "big")
-        await wait_until(pilot, lambda: shown(app) == ["lr-big"], 5, "the fixed query applied")
-        await wait_until(pilot, lambda: "1 of 3 runs" in screen_text(app), 5, "the counts")
+        await wait_until(pilot, lambda: shown(app) == ["lr-big"], 120, "the fixed query applied")
+        await wait_until(pilot, lambda: "1 of 3 runs" in screen_text(app), 120, "the counts")
         assert "not a number" not in screen_text(app)
 
 
@@ -111,7 +111,7 @@ async def test_escape_closes_an_empty_filter_bar_and_keeps_the_marks(tmp_path: P
     app = make_app(tmp_path)
     make_runs(app.settings.save_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: len(shown(app)) == 3, 10, "three runs")
+        await wait_until(pilot, lambda: len(shown(app)) == 3, 120, "three runs")
         await pilot.press("space", "slash")
         bar = app.screen.query_one(FilterBar)
         assert bar.is_open and app.focused is bar.input

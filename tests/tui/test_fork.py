@@ -36,7 +36,7 @@ def launched_run(save: Path, configs: Path, name: str) -> Path:
 
 
 async def fork(pilot, app, name: str) -> LaunchScreen:
-    await wait_until(pilot, lambda: row(app, name) is not None, 10, "the run")
+    await wait_until(pilot, lambda: row(app, name) is not None, 120, "the run")
     return await open_on(pilot, app, name, "f", LaunchScreen, lambda s: s.config is not None,
                          "the launch dialog")
 
@@ -52,7 +52,7 @@ async def test_fork_prefills_config_overrides_and_a_fresh_name(tmp_path: Path) -
         assert name.startswith("digits-") and not (app.settings.save_dir / name).exists()
         await pilot.pause(0.6)  # the config highlight and validation must not rename it
         assert screen.query_one("#name", Input).value == name
-        await wait_until(pilot, lambda: "config ok" in str(screen.query_one("#config-status").content), 30,
+        await wait_until(pilot, lambda: "config ok" in str(screen.query_one("#config-status").content), 120,
                          "the prefilled config and overrides validated")
 
 

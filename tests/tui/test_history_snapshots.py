@@ -20,9 +20,9 @@ def build_pair(workdir: Path) -> TorchxApp:
 
 
 async def diff_open(pilot) -> None:
-    await wait_until(pilot, lambda: pilot.app.screen.query_one("#runs").row_count == 2, 10, "the table")
+    await wait_until(pilot, lambda: pilot.app.screen.query_one("#runs").row_count == 2, 120, "the table")
     await pilot.press("space", "down", "space", "d")
-    await wait_until(pilot, lambda: getattr(pilot.app.screen, "diff", None) is not None, 10, "the diff")
+    await wait_until(pilot, lambda: getattr(pilot.app.screen, "diff", None) is not None, 120, "the diff")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
@@ -47,9 +47,9 @@ def test_compare(workdir: Path, snap_compare) -> None:
                              live=False, cache_dir=None))
 
     async def compare_open(pilot) -> None:
-        await wait_until(pilot, lambda: pilot.app.screen.query_one("#runs").row_count == 3, 10, "the table")
+        await wait_until(pilot, lambda: pilot.app.screen.query_one("#runs").row_count == 3, 120, "the table")
         await pilot.press("space", "down", "space", "down", "space", "c")
-        await wait_until(pilot, lambda: getattr(pilot.app.screen, "complete", False), 10, "the metrics")
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "complete", False), 120, "the metrics")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 

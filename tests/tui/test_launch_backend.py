@@ -40,8 +40,8 @@ async def test_without_sbatch_no_backend_choice_and_local_launch_works(
         assert "backend" not in screen_text(app) and "partition" not in screen_text(app)
         await replace_text(pilot, app, "name", "here")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen), 30, "the launch")
-        await wait_status(pilot, app, "here", "running", timeout=30, min_epoch=1)
+        await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen), 120, "the launch")
+        await wait_status(pilot, app, "here", "running", timeout=600, min_epoch=1)
     record = json.loads((app.settings.save_dir / "here" / "run.json").read_text())
     assert record["backend"] == "local" and "job_id" not in record
     assert not (app.settings.save_dir / "here" / "slurm.sbatch").exists()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 from conftest import screen_text, wait_until
 from helpers import focus, make_app, open_launch, replace_text
 from rundirs import make_run
@@ -30,11 +31,12 @@ async def refused(pilot, app, screen: LaunchScreen, because: str, timeout: float
     assert sorted(os.listdir(app.settings.save_dir)) == ["taken"]
 
 
+@pytest.mark.slow
 async def test_bad_inputs_are_refused(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     make_run(app.settings.save_dir, "taken", "stopped")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.screen.query_one("#runs").row_count == 1, 10, "the table")
+        await wait_until(pilot, lambda: app.screen.query_one("#runs").row_count == 1, 120, "the table")
         screen = await open_launch(pilot, app, "broken.yaml")
         await replace_text(pilot, app, "name", "fresh")
         await refused(pilot, app, screen, "malformed YAML")
@@ -63,7 +65,7 @@ async def test_bad_inputs_are_refused(tmp_path: Path) -> None:
 
         await replace_text(pilot, app, "name", "taken")
         await pilot.press("ctrl+r")  # the existing name: offered as a resume, which asks first
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 10, "resume confirmation")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 120, "resume confirmation")
         await pilot.press("n")
         assert app.settings.launcher.children == []
 
@@ -89,12 +91,12 @@ async def test_escape_while_validating_launches_nothing(tmp_path: Path) -> None:
         screen = await open_launch(pilot, app, "digits.yaml")
         await replace_text(pilot, app, "name", "never")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "validating and launching" in message(screen), 10, "the launch")
+        await wait_until(pilot, lambda: "validating and launching" in message(screen), 120, "the launch")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen), 10, "the dialog to close")
+        await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen), 120, "the dialog to close")
         checks = lambda: [p for p in psutil.process_iter(["cmdline"])  # noqa: E731
                           if "time.sleep(60)" in " ".join(p.info["cmdline"] or [])]
-        await wait_until(pilot, lambda: not checks(), 10, "the check subprocess to be killed")
+        await wait_until(pilot, lambda: not checks(), 120, "the check subprocess to be killed")
         await pilot.pause(0.5)
     assert os.listdir(app.settings.save_dir) == [] and app.settings.launcher.children == []
 

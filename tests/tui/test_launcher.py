@@ -21,7 +21,7 @@ from tui.run import processes
 FAKE = Path(__file__).with_name("fake_trainer.py")
 
 
-def wait_for(condition, timeout: float = 20.0) -> None:
+def wait_for(condition, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

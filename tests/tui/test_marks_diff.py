@@ -26,14 +26,14 @@ def notes(app: TorchxApp) -> list[str]:
 
 
 async def filled(pilot, count: int) -> None:
-    await wait_until(pilot, lambda: table(pilot.app).row_count == count, 10, f"{count} rows")
+    await wait_until(pilot, lambda: table(pilot.app).row_count == count, 120, f"{count} rows")
 
 
 async def open_diff(pilot) -> DiffScreen:
     await pilot.press("d")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, DiffScreen), 10, "the diff screen")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, DiffScreen), 120, "the diff screen")
     screen = pilot.app.screen
-    await wait_until(pilot, lambda: screen.diff is not None, 10, "the diff")
+    await wait_until(pilot, lambda: screen.diff is not None, 120, "the diff")
     await pilot.pause()
     return screen
 
@@ -53,7 +53,7 @@ async def test_marks_survive_updates_and_resorting(tmp_path: Path) -> None:
                                                 "metrics": {"val/acc": 0.9}}])
         make_run(save, "newest", "finished", t=T0 + 500)  # sorts first: the table re-sorts
         await wait_until(pilot, lambda: table(app).row_count == 3
-                         and table(app).runs["live"].epoch == 6, 10, "the update and the new run")
+                         and table(app).runs["live"].epoch == 6, 120, "the update and the new run")
         await pilot.pause()
         assert [table(app).get_row_index(n) for n in ("newest", "live", "old")] == [0, 1, 2]
         text = screen_text(app)

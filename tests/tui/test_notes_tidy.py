@@ -53,20 +53,20 @@ async def test_note_and_tags_saved_and_found(tmp_path: Path) -> None:
     for i, name in enumerate(("alpha", "beta")):
         make_run(save, name, "finished", t=1_795_000_000.0 + i)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: len(shown(app)) == 2, 10, "two runs")
+        await wait_until(pilot, lambda: len(shown(app)) == 2, 120, "two runs")
         await select(pilot, app, "alpha")
         await pilot.press("e")
-        await wait_until(pilot, lambda: isinstance(app.screen, NotesScreen), 5, "the notes dialog")
+        await wait_until(pilot, lambda: isinstance(app.screen, NotesScreen), 120, "the notes dialog")
         await pilot.press(*"warmup helps", "tab", *"baseline, bad:tag", "enter")
-        await wait_until(pilot, lambda: "bad:tag" in screen_text(app), 5, "the bad tag refused")
+        await wait_until(pilot, lambda: "bad:tag" in screen_text(app), 120, "the bad tag refused")
         await pilot.press("ctrl+u", *"baseline sweep", "enter")
-        await wait_until(pilot, lambda: row(app, "alpha").tags == ("baseline", "sweep"), 10, "the tags")
+        await wait_until(pilot, lambda: row(app, "alpha").tags == ("baseline", "sweep"), 120, "the tags")
         meta = (save / "alpha" / "meta.yaml").read_text()
         assert meta == "note: warmup helps\ntags:\n- baseline\n- sweep\n"
-        await wait_until(pilot, lambda: "alpha #baseline #s…" in screen_text(app), 5, "the tags shown")
+        await wait_until(pilot, lambda: "alpha #baseline #s…" in screen_text(app), 120, "the tags shown")
         for text in ("tag:baseline", "warmup", "note:helps", "tag:swe*"):
             await type_filter(pilot, text)
-            await wait_until(pilot, lambda: shown(app) == ["alpha"], 5, f"{text} to find alpha")
+            await wait_until(pilot, lambda: shown(app) == ["alpha"], 120, f"{text} to find alpha")
 
 
 async def test_malformed_meta_is_reported_not_overwritten(tmp_path: Path) -> None:
@@ -74,10 +74,10 @@ async def test_malformed_meta_is_reported_not_overwritten(tmp_path: Path) -> Non
     run = make_run(app.settings.save_dir, "odd", "finished")
     (run / "meta.yaml").write_text("note: [unclosed\n")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: row(app, "odd") is not None, 10, "the run")
+        await wait_until(pilot, lambda: row(app, "odd") is not None, 120, "the run")
         assert row(app, "odd").meta_error and "odd !meta" in screen_text(app)
         await pilot.press("e")
-        await wait_until(pilot, lambda: any("malformed YAML" in n for n in notes(app)), 5, "the report")
+        await wait_until(pilot, lambda: any("malformed YAML" in n for n in notes(app)), 120, "the report")
         assert not isinstance(app.screen, NotesScreen)
         assert (run / "meta.yaml").read_text() == "note: [unclosed\n"
 
@@ -89,36 +89,36 @@ async def test_delete_lands_in_trash_and_undo_restores(tmp_path: Path) -> None:
     make_run(save, "doomed", "failed", t=1_795_000_100.0)
     before = sorted(p.name for p in (save / "doomed").iterdir())
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: len(shown(app)) == 2, 10, "two runs")
+        await wait_until(pilot, lambda: len(shown(app)) == 2, 120, "two runs")
         await open_tidy(pilot, app, "doomed")
         await pilot.press("x", *"doome", "enter")  # a typo deletes nothing
-        await wait_until(pilot, lambda: "typed 'doome', not 'doomed'" in screen_text(app), 5, "the refusal")
+        await wait_until(pilot, lambda: "typed 'doome', not 'doomed'" in screen_text(app), 120, "the refusal")
         await pilot.press("ctrl+u", *"doomed", "enter")
-        await wait_until(pilot, lambda: row(app, "doomed") is None, 10, "the run gone from the table")
+        await wait_until(pilot, lambda: row(app, "doomed") is None, 120, "the run gone from the table")
         trashed = list((save / ".trash").glob("doomed-*"))
         assert not (save / "doomed").exists() and sorted(p.suffix for p in trashed) == ["", ".json"]
         entry = next(p for p in trashed if p.is_dir())
         assert sorted(p.name for p in entry.iterdir()) == before
         assert [r.name for r in app.screen.scanner.rows()] == ["keep"]  # the scanner skips .trash
         await pilot.press("u")
-        await wait_until(pilot, lambda: row(app, "doomed") is not None, 10, "the run back")
+        await wait_until(pilot, lambda: row(app, "doomed") is not None, 120, "the run back")
         assert sorted(p.name for p in (save / "doomed").iterdir()) == before
         assert list((save / ".trash").iterdir()) == []
-        await wait_until(pilot, lambda: table(app).selected_name == "doomed", 5, "the cursor on it")
+        await wait_until(pilot, lambda: table(app).selected_name == "doomed", 120, "the cursor on it")
 
 
 async def test_a_running_run_cannot_be_deleted(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     make_run(app.settings.save_dir, "live", "running")  # its pid is this test's own, alive
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: row(app, "live") is not None, 10, "the run")
+        await wait_until(pilot, lambda: row(app, "live") is not None, 120, "the run")
         assert row(app, "live").status == "running"
         await open_tidy(pilot, app, "live")
         for key in ("x", "p"):
             await pilot.press(key)
             verb = "delete" if key == "x" else "prune"
-            await wait_until(pilot, lambda v=verb: f"cannot {v} 'live': it is running" in screen_text(app), 5,
-                             "the refusal")
+            await wait_until(pilot, lambda v=verb: f"cannot {v} 'live': it is running" in screen_text(app),
+                             120, "the refusal")
         await pilot.press("escape")
         assert (app.settings.save_dir / "live").is_dir()
 
@@ -128,18 +128,19 @@ async def test_prune_keeps_last_best_and_unknown_then_undo(tmp_path: Path) -> No
     run = make_run(app.settings.save_dir, "big", "finished")
     with_checkpoints(run)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: row(app, "big") is not None, 10, "the run")
+        await wait_until(pilot, lambda: row(app, "big") is not None, 120, "the run")
         screen = await open_tidy(pilot, app, "big")
         assert {f.name: f.keep for f in screen.run_size.files} == {
             "last.ckpt": "last", "best-epoch=2.ckpt": "best", "extra.ckpt": "unknown",
             "best-epoch=1.ckpt": "", "epoch=0.ckpt": ""}
         assert "best-epoch=1.ckpt" in screen_text(app) and "prunable" in screen_text(app)
         await pilot.press("p", *"big", "enter")
-        await wait_until(pilot, lambda: any("pruned 2 checkpoint(s)" in n for n in notes(app)), 10, "a prune")
+        await wait_until(pilot, lambda: any("pruned 2 checkpoint(s)" in n for n in notes(app)), 120,
+                         "a prune")
         left = sorted(p.name for p in (run / "ckpt").iterdir())
         assert left == ["best-epoch=2.ckpt", "extra.ckpt", "last.ckpt"]
         await pilot.press("u")
-        await wait_until(pilot, lambda: len(list((run / "ckpt").iterdir())) == 5, 10, "the checkpoints back")
+        await wait_until(pilot, lambda: len(list((run / "ckpt").iterdir())) == 5, 120, "the checkpoints back")
 
 
 def test_prunable_reads_only_the_checkpoints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,19 +198,20 @@ async def test_empty_the_trash_after_a_confirmation(tmp_path: Path, monkeypatch:
     make_run(save, "gone", "failed")
     tidy.trash_run(save, "gone")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: row(app, "keep") is not None, 10, "the run")
+        await wait_until(pilot, lambda: row(app, "keep") is not None, 120, "the run")
         await open_tidy(pilot, app, "keep")
         assert "trash: 1 entry" in screen_text(app)
         await pilot.press("t")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 5, "the confirmation")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), 120, "the confirmation")
         assert "1 deleted run(s)" in screen_text(app) and "cannot be undone" in screen_text(app)
         assert walks and not any(walks)  # the dialog's worker measured the trash, not the UI thread
         await pilot.press("y")
-        await wait_until(pilot, lambda: any("emptied the trash: 1 entry," in n for n in notes(app)), 10,
+        await wait_until(pilot, lambda: any("emptied the trash: 1 entry," in n for n in notes(app)), 120,
                          "the trash emptied")
         assert not (save / ".trash").exists() and (save / "keep").is_dir()
         await pilot.press("u")
-        await wait_until(pilot, lambda: "nothing to undo: the trash is empty" in notes(app), 5, "the refusal")
+        await wait_until(pilot, lambda: "nothing to undo: the trash is empty" in notes(app), 120,
+                         "the refusal")
 
 
 def test_file_system_failures_are_tidy_errors_and_lose_nothing(tmp_path: Path,
@@ -241,11 +243,11 @@ async def test_a_failed_delete_is_reported_not_a_crash(tmp_path: Path) -> None:
     make_run(save, "doomed", "failed")
     (save / ".trash").write_text("not a directory")  # so the trash cannot be made
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: row(app, "doomed") is not None, 10, "the run")
+        await wait_until(pilot, lambda: row(app, "doomed") is not None, 120, "the run")
         await open_tidy(pilot, app, "doomed")
         await pilot.press("x", *"doomed", "enter")
         failed = "cannot delete 'doomed': File exists"
-        await wait_until(pilot, lambda: any(failed in n for n in notes(app)), 10, "the failure reported")
+        await wait_until(pilot, lambda: any(failed in n for n in notes(app)), 120, "the failure reported")
         assert app.is_running and (save / "doomed" / "events.jsonl").is_file()
 
 
@@ -261,10 +263,10 @@ async def test_a_delete_that_cannot_ask_slurm_is_refused(tmp_path: Path,
     run = make_run(save, "queued", "finished")
     write_json_atomic(run / "run.json", {"backend": "slurm", "job_id": "42"})
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: row(app, "queued") is not None, 10, "the run")
+        await wait_until(pilot, lambda: row(app, "queued") is not None, 120, "the run")
         app.screen.tidy_run("queued", "run")
         refused = "Slurm cannot say whether it runs (squeue: cannot reach slurmctld)"
-        await wait_until(pilot, lambda: any(refused in n for n in notes(app)), 10, "the refusal")
+        await wait_until(pilot, lambda: any(refused in n for n in notes(app)), 120, "the refusal")
         assert app.is_running and run.is_dir()
 
 

@@ -11,7 +11,7 @@ from run_view_app import NAME, build, build_gpus
 async def opened(pilot) -> None:
     await pilot.app.workers.wait_for_complete()
     pilot.app.open_run(NAME)
-    await wait_until(pilot, lambda: getattr(pilot.app.screen, "snapshot", None) is not None, 10, "the view")
+    await wait_until(pilot, lambda: getattr(pilot.app.screen, "snapshot", None) is not None, 120, "the view")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
@@ -20,7 +20,7 @@ async def opened_on_system_tab(pilot) -> None:
     await opened(pilot)
     await pilot.press("3")
     panel = pilot.app.screen.query_one("#gpu-panel")
-    await wait_until(pilot, lambda: "GPU0" in panel.text, 10, "the system panel")
+    await wait_until(pilot, lambda: "GPU0" in panel.text, 120, "the system panel")
     await pilot.pause()
 
 
@@ -40,7 +40,7 @@ async def gpu_screen(pilot) -> None:
     await pilot.app.workers.wait_for_complete()
     await pilot.press("g")
     await wait_until(pilot, lambda: pilot.app.screen.query("#gpu-procs")
-                     and pilot.app.screen.query_one("#gpu-procs").row_count == 2, 10, "the GPU owners")
+                     and pilot.app.screen.query_one("#gpu-procs").row_count == 2, 120, "the GPU owners")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,25 @@ def test_settled_rows_are_cached_between_sessions(tmp_path: Path, monkeypatch: p
     assert sorted(set(reads)) == ["r0", "r3"]  # the changed one and the running one
     assert second["r1"] == first["r1"] and second["r2"] == first["r2"]
     assert second["r0"].epoch == 4 and second["r0"].metric == ("acc", 0.99)
+
+
+def test_a_new_row_field_retires_the_cache_by_itself(tmp_path: Path) -> None:
+    """Adding a field to RunRow changes the cache's version without a hand bump, so rows cached before
+    the change are read again instead of showing the new field's default."""
+    @dataclass(frozen=True)
+    class WiderRow(RunRow):
+        queue_position: int | None = None
+
+    assert row_cache.schema_version(WiderRow) != row_cache.VERSION == row_cache.schema_version(RunRow)
+    save, cache = tmp_path / "save", tmp_path / "cache"
+    make_run(save, "r0", "finished")
+    RunsScanner(save, cache_dir=cache).poll()
+    path = row_cache.cache_file(cache, save)
+    assert row_cache.load(path)
+    stale = json.loads(path.read_text())
+    stale["version"] = row_cache.schema_version(WiderRow)
+    path.write_text(json.dumps(stale))
+    assert row_cache.load(path) == {}
 
 
 def test_cache_is_written_only_when_a_settled_row_changes(tmp_path: Path,

@@ -9,14 +9,8 @@ import pytest
 
 from tui.errors import LaunchError
 from tui.launch.request import LaunchRequest
-from tui.launch.slurm import (
-    JobStates,
-    SlurmLauncher,
-    SlurmSpec,
-    extra_lines,
-    sbatch_script,
-    spec_from_fields,
-)
+from tui.launch.slurm import SlurmLauncher, SlurmSpec, extra_lines, sbatch_script, spec_from_fields
+from tui.run.jobs import JobStates
 from tui.run.status import GONE
 
 
@@ -81,7 +75,7 @@ def test_a_forgotten_job_is_not_asked_about_again(monkeypatch: pytest.MonkeyPatc
     longer called (the listing is stubbed: the real cluster forgets a job only after MinJobAge)."""
     listings = iter(["7 RUNNING\n8 PENDING\n", "8 RUNNING\n", "8 RUNNING\n"])
     calls: list[list[str]] = []
-    monkeypatch.setattr("tui.launch.slurm._run", lambda cmd: calls.append(cmd) or next(listings))
+    monkeypatch.setattr("tui.run.jobs.slurm_command", lambda cmd: calls.append(cmd) or next(listings))
     jobs = JobStates(max_age_s=0.0)
     assert jobs.state(7) == "RUNNING" and jobs.state(7) == GONE and len(calls) == 2
     assert [jobs.state(7) for _ in range(5)] == [GONE] * 5 and len(calls) == 2

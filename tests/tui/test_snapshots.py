@@ -12,16 +12,16 @@ from tui.screens.launch import LaunchScreen
 
 
 async def table_filled(pilot) -> None:
-    await wait_until(pilot, lambda: pilot.app.screen.query_one("#runs").row_count == 7, 10, "the table")
+    await wait_until(pilot, lambda: pilot.app.screen.query_one("#runs").row_count == 7, 120, "the table")
     await pilot.app.workers.wait_for_complete()
 
 
 async def dialog_validated(pilot) -> None:
     await table_filled(pilot)
     await pilot.press("n")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LaunchScreen), 10, "the dialog")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LaunchScreen), 120, "the dialog")
     status = pilot.app.screen.query_one("#config-status")
-    await wait_until(pilot, lambda: "config ok" in str(status.content), 30, "validation")
+    await wait_until(pilot, lambda: "config ok" in str(status.content), 120, "validation")
     await pilot.app.workers.wait_for_complete()
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False

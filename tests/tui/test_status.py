@@ -14,6 +14,7 @@ import pytest
 
 from torchx.summary import RunSummary
 from tui.run.status import GONE, STATUSES, run_status
+from tui.text import STATUS_STYLES, STATUS_SYMBOLS
 
 HOST, OTHER = "box", "elsewhere"
 T = 1_795_000_000.0
@@ -97,3 +98,9 @@ def test_every_status(events: tuple[dict[str, Any], ...], run_json: dict[str, An
 
 def test_the_table_covers_every_status() -> None:
     assert {case[-1] for case in CASES} == set(STATUSES)
+
+
+def test_every_status_has_its_symbol_and_style() -> None:
+    """The table reads without colour (a symbol each) and every view colours a status alike."""
+    assert set(STATUS_SYMBOLS) == set(STATUS_STYLES) == set(STATUSES)
+    assert len(set(STATUS_SYMBOLS.values())) == len(STATUSES)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from torchx.experiment import RUN_JSON, read_json
 from tui.launch import slurm
 from tui.launch.request import LaunchRequest
+from tui.run import jobs
 from tui.run.processes import LocalRun, run_pid
 from tui.run.status import job_active
 
@@ -51,7 +52,7 @@ def launch(settings: Settings, request: LaunchRequest) -> Path:
 
 def resume(settings: Settings, run_dir: Path) -> None:
     """Resume with the backend that launched the run."""
-    if slurm.job_of(read_json(run_dir / RUN_JSON)) is not None:
+    if jobs.job_of(read_json(run_dir / RUN_JSON)) is not None:
         (settings.slurm or slurm.SlurmLauncher()).resume(run_dir)
     else:
         settings.launcher.resume(run_dir)
@@ -60,7 +61,7 @@ def resume(settings: Settings, run_dir: Path) -> None:
 def handle(run_dir: Path, pid: Any = None, create_time: Any = None) -> RunHandle | None:
     """The run's Slurm job, or its live local processes (`pid`/`create_time`: the trainer's, from its
     `start` event); None when it has no live process."""
-    job = slurm.job_of(read_json(run_dir / RUN_JSON))
+    job = jobs.job_of(read_json(run_dir / RUN_JSON))
     if job is not None:
         return job
     root = run_pid(run_dir, pid, create_time)
@@ -69,13 +70,13 @@ def handle(run_dir: Path, pid: Any = None, create_time: Any = None) -> RunHandle
 
 def kill_note(run_json: dict[str, Any] | None) -> str:
     """What a kill does to the run `run_json` describes, for the confirmation question."""
-    job = slurm.job_of(run_json)
+    job = jobs.job_of(run_json)
     return (job or LocalRun).kill_note
 
 
 def busy(handle: RunHandle | None) -> str | None:
     """What still runs for a run, for a refusal to delete it: its live processes or its queued or
     running Slurm job; None when nothing does."""
-    if isinstance(handle, slurm.SlurmJob):
-        return f"Slurm job {handle.job_id}" if job_active(slurm.job_state(handle.job_id)) else None
+    if isinstance(handle, jobs.SlurmJob):
+        return f"Slurm job {handle.job_id}" if job_active(jobs.job_state(handle.job_id)) else None
     return f"pid {handle.pid}" if isinstance(handle, LocalRun) else None

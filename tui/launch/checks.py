@@ -63,7 +63,7 @@ def validate_structure(config: Path, overrides: list[str]) -> Verdict:
 
 
 def check_available() -> bool:
-    return (Path(__file__).resolve().parent.parent / "torchx" / "check.py").is_file()
+    return (Path(__file__).resolve().parents[2] / "torchx" / "check.py").is_file()
 
 
 def validate_full(config: Path, overrides: list[str], entry: tuple[str, ...] = CHECK_ENTRY,

@@ -68,7 +68,6 @@ class RunData:
     monitor: str | None = None
     monitor_mode: str | None = None
     ckpts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    dropped_metrics: int = 0
     argv: list[str] | None = None
     entry: str | None = None
     version: int = 0
@@ -105,8 +104,7 @@ class RunData:
             series = self.series.get(label)
             if series is None:
                 if len(self.series) >= MAX_METRICS:
-                    self.dropped_metrics += 1
-                    continue
+                    continue  # beyond the plot's metrics: a run logging thousands stays bounded
                 mode = metric_mode(str(name), self.monitor, self.monitor_mode)
                 series = self.series[label] = Series(mode, self.capacity)
             series.add(float(step), float(value), epoch)

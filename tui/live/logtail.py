@@ -22,8 +22,6 @@ class LogTail:
         self.path, self.start_bytes = path, start_bytes
         self.lines: deque[str] = deque(maxlen=max_lines)
         self.offset: int | None = None
-        self.total = 0
-        """Lines seen since opening (the ring keeps the last `max_lines`)."""
         self.bytes_read = 0
         self._pending = b""
         self._skip_partial = False
@@ -65,7 +63,6 @@ class LogTail:
             raw, self._skip_partial = raw[1:], False
         lines = [_clean(r) for r in raw]
         self.lines.extend(lines)
-        self.total += len(lines)
         return lines
 
 

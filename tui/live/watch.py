@@ -14,7 +14,6 @@ from typing import Any
 
 from torchx.events import EVENTS_FILE
 from torchx.experiment import LOG_FILE, RUN_JSON, STDOUT_FILE, read_json
-from tui.launch.slurm import JobStates, job_of, run_job_state
 from tui.live.data import MetricRow, Progress, RunData
 from tui.live.loader import RunLoader
 from tui.live.logtail import LogTail
@@ -27,6 +26,7 @@ from tui.run.files import (
     read_config,
     reproduce,
 )
+from tui.run.jobs import JobStates, job_of, run_job_state
 from tui.run.processes import ProcRow, ProcSampler
 from tui.run.status import run_status
 from tui.text import gpus_text, reproduce_text

@@ -29,6 +29,8 @@ QUEUED = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUE
                     "SPECIAL_EXIT"})
 RUNNING = frozenset({"RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT", "RESIZING", "SUSPENDED",
                      "STOPPED"})
+SLURM = "slurm"
+"""`run.json`'s `backend` of a run Slurm runs."""
 GONE = "GONE"
 """The state of a job Slurm no longer remembers (MinJobAge passed; there is no accounting database)."""
 RELAUNCH_SLACK_S = 1.0
@@ -63,7 +65,7 @@ def _started_since_launch(summary: RunSummary, run_json: dict[str, Any] | None) 
 def _local_status(summary: RunSummary, run_json: dict[str, Any] | None, host: str) -> str:
     """From the events and the process table; a reserved or relaunched run from its launcher's child."""
     if run_json and not _started_since_launch(summary, run_json):
-        if run_json.get("backend") == "slurm" and run_json.get("job_id") and summary.start_time is None:
+        if run_json.get("backend") == SLURM and run_json.get("job_id") and summary.start_time is None:
             return "pending"  # submitted; Slurm could not be asked
         if run_json.get("host", host) != host:
             return "starting"  # launched on another machine: its process table is not ours to read

@@ -26,6 +26,7 @@ from tui.messages import (
 )
 from tui.screens.run_actions import RunActions
 from tui.text import (
+    STATUS_STYLES,
     Localtime,
     error_line,
     gpu_line,
@@ -51,8 +52,6 @@ BACKFILL_PAUSE_S = 0.02
 """Between backfill slices: the worker must leave the UI thread the GIL most of the time."""
 SNAPSHOT_S = 0.5
 PROCS_S = 1.0
-STATUS_STYLES = {"running": "bold green", "finished": "cyan", "failed": "bold red", "stopped": "yellow",
-                 "lost": "bold magenta", "starting": "green"}
 TABS = ("metrics", "log", "system", "config", "checkpoints", "reproduce")
 
 

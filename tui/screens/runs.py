@@ -16,9 +16,9 @@ from textual.worker import get_current_worker
 
 from torchx.experiment import RUN_JSON, read_json
 from tui.launch import backends
-from tui.launch.slurm import SlurmError
 from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
 from tui.run.files import Meta
+from tui.run.jobs import SlurmError
 from tui.run.status import ACTIVE, NOT_A_RUN, RESUMABLE
 from tui.screens.confirm import ConfirmScreen, on_yes
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from tui.launch.slurm import JobStates
+from tui.run.jobs import JobStates
 from tui.run.status import SETTLED
 from tui.table.row_cache import Key
 from tui.table.rows import RunRow
@@ -58,7 +58,7 @@ class WorkerFold:
             return
         import tempfile  # here: a small save dir's scan never needs it
 
-        package_root = str(Path(__file__).resolve().parents[1])  # `tui` importable however it was found
+        package_root = str(Path(__file__).resolve().parents[2])  # `tui` importable however it was found
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root,
                                                                          os.environ.get("PYTHONPATH"))))}
         argv = [sys.executable, "-m", "tui.table.fold_workers", host, "config" if with_config else "events"]

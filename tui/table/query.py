@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tui.run.status import STATUSES
 from tui.table.rows import RunRow
-from tui.text import STATUS_SYMBOLS
 
 Predicate = Callable[[RunRow], bool]
 GLOB_FIELDS = ("status", "config", "tag", "name", "note")
-KNOWN_STATUSES = tuple(STATUS_SYMBOLS)
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge, "<=": operator.le, "!=": operator.ne, ">": operator.gt, "<": operator.lt,
     "=": operator.eq}
@@ -109,8 +108,8 @@ def _glob(pattern: str) -> Callable[[str], bool]:
 def _glob_term(word: str, field: str, value: str) -> Predicate:
     if field not in GLOB_FIELDS:
         raise QueryError(f"'{word}': unknown field '{field}' ({_HINT})")
-    if field == "status" and not any(c in value for c in "*?[") and value.lower() not in KNOWN_STATUSES:
-        raise QueryError(f"'{word}': unknown status '{value}' (one of {', '.join(KNOWN_STATUSES)})")
+    if field == "status" and not any(c in value for c in "*?[") and value.lower() not in STATUSES:
+        raise QueryError(f"'{word}': unknown status '{value}' (one of {', '.join(STATUSES)})")
     glob = _glob(value)
     if field == "tag":
         return lambda row: any(glob(tag) for tag in row.tags)

@@ -8,6 +8,7 @@ Torch- and Textual-free.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -17,8 +18,20 @@ from typing import Any
 from torchx.events import EVENTS_FILE
 from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON, write_atomic
 from tui.run.files import mtime_ns
+from tui.table.rows import RunRow
 
-VERSION = 3
+LAYOUT = 3
+"""The cache file's own layout; a row's is `RunRow`'s fields, which `VERSION` follows by itself."""
+
+
+def schema_version(row_type: type) -> str:
+    """The cache version for rows of `row_type`: a field added, removed, renamed or retyped changes it,
+    so a cache written before the change is dropped instead of showing defaults for every cached run."""
+    fields = [(f.name, str(f.type)) for f in dataclasses.fields(row_type)]
+    return f"{LAYOUT}-{hashlib.sha1(repr(fields).encode()).hexdigest()[:12]}"
+
+
+VERSION = schema_version(RunRow)
 Key = tuple[int | None, int | None, int | None, int | None, int | None, int | None]
 
 

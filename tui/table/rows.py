@@ -30,7 +30,7 @@ class RunRow:
     metrics: dict[str, float] = field(default_factory=dict)
     """Latest value of every metric, for the filter (`val/acc>0.9`)."""
     cfg: dict[str, Scalar] | None = None
-    """The resolved config, flattened to key paths (`run_facts.flatten`), for the filter; None until a
+    """The resolved config, flattened to key paths (`tui.run.files.flatten`), for the filter; None until a
     filter asks for config keys (`RunsScanner.want_config`): a first fill reads no config.yaml."""
     tags: tuple[str, ...] = ()
     note: str = ""

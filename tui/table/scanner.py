@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from torchx.events import EVENTS_FILE, EventReader
 from torchx.experiment import RUN_JSON, read_json, run_dir_names
 from torchx.summary import RunSummary
-from tui.launch.slurm import JobStates, run_job_state
 from tui.run.files import Meta, Scalar, config_name, first_launch_time, read_config_values, read_meta
+from tui.run.jobs import JobStates, run_job_state
 from tui.run.status import SETTLED, run_status
 from tui.table import row_cache
 from tui.table.rows import RunRow, latest_val_metric, row_from_fields

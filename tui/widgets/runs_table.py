@@ -15,14 +15,8 @@ from textual.widgets._data_table import ColumnKey, Row, RowKey
 from tui.run.status import ACTIVE
 from tui.table.query import SORT_KEYS, Order, Query, sort_rows
 from tui.table.rows import RunRow
-from tui.text import COLUMN_WIDTHS, COLUMNS, NAME_WIDTH, name_text, row_cells
+from tui.text import COLUMN_WIDTHS, COLUMNS, NAME_WIDTH, STATUS_STYLES, name_text, row_cells
 
-STATUS_STYLES = {
-    "starting": "green", "running": "bold green", "finished": "cyan", "failed": "bold red",
-    "stopped": "yellow", "lost": "bold magenta", "pending": "blue", "cancelled": "dark_orange",
-    "empty": "dim",
-    "not a run": "dim", "damaged": "red",
-}
 STATUS_COLUMN = COLUMNS.index("status")
 MARK = "●"
 
