@@ -14,7 +14,7 @@ number of steps, on the CPU:
 - `lightning_logged`: `lightning_raw` with what the entry turns on that is Lightning's, not torchx's: the
   entry's TensorBoard logger and two plain `ModelCheckpoint`s (the configured best one and an
   every-epoch `last.ckpt`);
-- `lightning`: the Lightning entry, `torchx.train_pl.main` (TensorBoard logger, `BaseLogger`,
+- `lightning`: the Lightning entry, `torchx.train_pl.main` (TensorBoard logger, `EventsCallback`,
   `GracefulStop`, `TorchxCheckpoint`).
 
 `lightning` over `lightning_raw` is what the entry costs over a bare Trainer; `lightning` over

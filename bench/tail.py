@@ -88,7 +88,7 @@ def open_figures(run_dir: Path) -> dict[str, float]:
 import json, resource, time
 from pathlib import Path
 import psutil
-from tui.run_watch import RunWatch
+from tui.live.watch import RunWatch
 before = psutil.Process().memory_info().rss
 t = time.perf_counter()
 watch = RunWatch(Path({str(run_dir)!r}))
@@ -140,7 +140,7 @@ async def follow_cpu(save: Path, seconds: float) -> dict[str, float]:
 
 def eta_accuracy(save: Path, name: str) -> dict[str, float]:
     from torchx.events import read_events
-    from tui.run_data import predicted_total_s
+    from tui.live.data import predicted_total_s
 
     cmd = [sys.executable, "-m", "torchx.train_pl", "--config", "configs/digits-classification.yaml",
            "--save-dir", str(save), "--name", name, "--gpu", "cpu"]

@@ -8,7 +8,7 @@ and a half on a 2-core machine). It prints one line per figure and, last, one JS
 - `fill_1000_s`, `fill_10000_s`: from spawning to the moment the table holds every row, for 1,000 and
   10,000 generated run directories (finished, stopped and failed runs with a few epochs each), when the
   TUI has seen the save dir before (its row cache); `fill_*_first_s`: the first time, every
-  `events.jsonl` read and folded (by `tui.fold_workers` processes, one per core, for 10,000 runs).
+  `events.jsonl` read and folded (by `tui.table.fold_workers` processes, one per core, for 10,000 runs).
   Each the median of three starts.
 - `diff_open_s`: from `d` on two marked runs to the diff screen painted with their differences (configs
   three keys apart, `src/` snapshots of the whole `torchx/` package with one file edited), in a headless

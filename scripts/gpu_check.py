@@ -37,7 +37,7 @@ def train(entry: str, save: Path, name: str, *extra: str) -> str:
 
 
 def nvml() -> str:
-    from tui.gpus import GpuSampler
+    from tui.system.gpus import GpuSampler
 
     sampler = GpuSampler()
     for _ in range(3):
@@ -58,7 +58,7 @@ def main() -> int:
     bf16 = "trainer_params.precision=bf16-mixed"
     resnet = "train_wrapper.args.model_spec={name: resnet18, args: {in_channels: 1, num_classes: 10}}"
     checks = {
-        "NVML sampler (tui.gpus)": nvml,
+        "NVML sampler (tui.system.gpus)": nvml,
         "train_pl --gpu 0 fp32": lambda: train("train_pl", save, "fp32"),
         "train_pl --gpu 0 bf16-mixed": lambda: train("train_pl", save, "bf16", bf16),
         "train --gpu 0 bf16-mixed (plain)": lambda: train("train", save, "plain-bf16", bf16),

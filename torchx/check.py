@@ -13,6 +13,7 @@ from typing import Any
 
 from torchx.config import ConfigError, load_config
 from torchx.errors import USAGE_EXIT, UserError
+from torchx.formats import BASE_SPEC_KINDS
 
 
 def _checked(source: str, key: str, fn: Any, *args: Any) -> Any:
@@ -22,12 +23,6 @@ def _checked(source: str, key: str, fn: Any, *args: Any) -> Any:
         raise
     except UserError as exc:
         raise ConfigError(f"{source}: {key}: {exc}") from None
-
-
-# How the `base` wrapper's arguments are validated: argument → 'models' | 'losses' | 'optim' | 'sched'.
-BASE_SPEC_KINDS: Mapping[str, str] = {
-    "model_spec": "models", "loss_spec": "losses", "optim_spec": "optim", "sched_spec": "sched",
-}
 
 
 def check_config(config: Mapping[str, Any], source: str, lightning: bool = True) -> None:

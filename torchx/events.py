@@ -1,6 +1,6 @@
 """The event log `events.jsonl`: schema, writer and incremental reader.
 
-This module is the contract between the trainer and the TUI (see DESIGN.md), so it imports neither
+This module is the contract between the trainer and the TUI (see ARCHITECTURE.md), so it imports neither
 torch nor textual. Writers append one JSON object per line; readers follow the file by byte offset,
 hold a torn last line until its newline arrives, and report malformed lines instead of raising.
 """
@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, AnyStr
 
 SCHEMA_VERSION = 1
 EVENTS_FILE = "events.jsonl"
@@ -135,27 +135,30 @@ class EventReader:
             return []
         self._pending = rest
         try:  # one decode for the chunk (UTF-8 never splits a character at a newline byte)
-            lines: list[str] | list[bytes] = complete.decode("utf-8").split("\n")
-        except UnicodeDecodeError:
-            lines = complete.split(b"\n")  # decoded line by line: only the bad lines are lost
+            text = complete.decode("utf-8")
+        except UnicodeDecodeError:  # decoded line by line: only the bad lines are lost
+            return self._parse_lines(complete.split(b"\n"), _STEP_MARK.encode())
+        return self._parse_lines(text.split("\n"), _STEP_MARK)
+
+    def _parse_lines(self, lines: list[AnyStr], step_mark: AnyStr) -> list[dict[str, Any]]:
+        """The events among complete `lines` (text, or bytes when the chunk is not valid UTF-8)."""
         events = []
         decode, line_no, last = _DECODER.raw_decode, self.line_no, len(lines) - 1
-        mark = None
-        if self.last_step_only:
-            mark = _STEP_MARK if isinstance(lines[0], str) else _STEP_MARK.encode()
+        skip_steps = self.last_step_only
         for i, line in enumerate(lines):
             line_no += 1
-            if mark is not None and i < last and mark in line[:_MARK_WITHIN] \
-                    and mark in lines[i + 1][:_MARK_WITHIN]:  # type: ignore[operator]
+            if skip_steps and i < last and step_mark in line[:_MARK_WITHIN] \
+                    and step_mark in lines[i + 1][:_MARK_WITHIN]:
                 continue
-            try:  # the common case inline: raw_decode skips json.loads' encoding sniffing and a call
-                obj, end = decode(line)  # type: ignore[arg-type]
-                if end == len(line) and type(obj) is dict and type(obj.get("event")) is str \
-                        and isinstance(obj.get("time"), (int, float)):
-                    events.append(obj)
-                    continue
-            except (ValueError, TypeError, RecursionError):
-                pass
+            if isinstance(line, str):
+                try:  # the common case inline: raw_decode skips json.loads' encoding sniffing and a call
+                    obj, end = decode(line)
+                    if end == len(line) and type(obj) is dict and type(obj.get("event")) is str \
+                            and isinstance(obj.get("time"), (int, float)):
+                        events.append(obj)
+                        continue
+                except (ValueError, TypeError, RecursionError):
+                    pass
             event = self._parse_line(line, line_no)
             if event is not None:
                 events.append(event)

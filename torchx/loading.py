@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
 import torch
 
 from torchx import wrappers
@@ -17,14 +18,14 @@ from torchx.config import load_config
 from torchx.errors import UserError
 from torchx.events import read_events
 from torchx.experiment import CKPT_DIR, CONFIG_FILE, EVENTS_FILE, LAST_CKPT
-from torchx.train import CKPT_FORMAT
+from torchx.formats import PLAIN_CKPT_FORMAT
 
 
 @dataclass
 class LoadedRun:
     run_dir: Path
     config: dict[str, Any]
-    model: torch.nn.Module  # the run's training wrapper in eval mode: calling it is inference
+    model: pl.LightningModule  # the run's training wrapper in eval mode: calling it is inference
     ckpt_path: Path
 
 
@@ -37,7 +38,7 @@ def load_run(run: str | Path, ckpt: str = "best", device: str | torch.device = "
     path = find_checkpoint(run_dir, ckpt, (config.get("checkpoint") or {}).get("mode", "min"))
     model = wrappers.make(config["train_wrapper"])
     state = torch.load(path, map_location=device, weights_only=False)
-    if state.get("format") == CKPT_FORMAT:  # the plain entry saves the wrapper's inner model only
+    if state.get("format") == PLAIN_CKPT_FORMAT:  # the plain entry saves the wrapper's inner model only
         model.model.load_state_dict(state["model"])
     else:
         model.load_state_dict(state["state_dict"])

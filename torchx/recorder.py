@@ -110,7 +110,7 @@ class RunRecorder:
         self.log(f"checkpoint {path} (epoch {epoch + 1}, step {step}){shown}")
 
     def test(self, ckpt: str, metrics: dict[str, float]) -> None:
-        """A `test` event: a checkpoint's metrics on the test split (`python -m torchx.test`)."""
+        """A `test` event: a checkpoint's metrics on the test split (`python -m torchx.evaluate`)."""
         if self.events is not None:
             self.events.write("test", ckpt=ckpt, metrics=metrics)
         self.log(f"test {ckpt}: {fmt_metrics(metrics)}")

@@ -1,8 +1,9 @@
-"""What both entries do before the first step: parse flags, resolve the config, claim the run directory.
+"""What both entries share: flags, config and run directory before training; the `end` event after an error.
 
 Every user mistake is found here, before the directory exists, so a refused run leaves nothing behind.
 DDP child ranks (started by Lightning or srun with the same argv) never write to it; those started by
 Lightning without `--name` find it through `ENV_RUN_DIR`. A requeued Slurm job resumes its own run.
+When training raises, `end_after_error` gives the run its `end` event, the same way in both entries.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ from torchx.experiment import (
     snapshot_code,
     validate_run_name,
 )
+from torchx.recorder import RunRecorder
+from torchx.stopping import StopRequest
 
 PACKAGE_DIR = Path(__file__).resolve().parent  # the framework's source, snapshot into each run
+FORCED_STOP_EXIT = 1  # a second stop signal cut the run short (Lightning exits with 1 then too)
 
 
 @dataclass
@@ -173,6 +177,21 @@ def claim_run_dir(save_dir: Path, name: str) -> Path:
     if is_reserved_only(run_dir):
         return run_dir
     return reserve_run_dir(save_dir, name)
+
+
+def end_after_error(recorder: RunRecorder, exc: BaseException, stop: StopRequest) -> int:
+    """Write the `end` event for `exc`, which escaped training; return the exit status or re-raise `exc`.
+
+    After a stop signal, a second one raises KeyboardInterrupt (Lightning turns it into SystemExit): the
+    run is `stopped` and the entry exits with `FORCED_STOP_EXIT`. Anything else is `failed`, with the
+    error, and propagates.
+    """
+    recorder.started = True  # an error before the first step still ends the run's story
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)) and stop.requested:
+        recorder.end("stopped", reason=f"{stop.signal_name} (forced)")
+        return FORCED_STOP_EXIT
+    recorder.end("failed", error=exc)
+    raise exc
 
 
 def run_main(body: Callable[[], int]) -> None:

@@ -24,13 +24,13 @@ from torchx import datasets, losses, models
 from torchx.check import check_config
 from torchx.config import ConfigError
 from torchx.errors import UserError
+from torchx.formats import PLAIN_CKPT_FORMAT
 from torchx.metrics import accuracy
 from torchx.optim import build_optimizer, build_scheduler
 from torchx.recorder import RunRecorder
-from torchx.session import RunContext, build_parser, prepare, run_main
+from torchx.session import RunContext, build_parser, end_after_error, prepare, run_main
 from torchx.stopping import StopRequest
 
-CKPT_FORMAT = "torchx-plain-1"
 # trainer_params this loop honours; others (Lightning-only) are noted in log.txt and ignored.
 PLAIN_TRAINER_PARAMS = {"max_epochs", "log_every_n_steps", "accelerator", "devices", "precision",
                         "gradient_clip_val", "limit_train_batches", "limit_val_batches"}
@@ -107,13 +107,7 @@ def train(ctx: RunContext, stop: StopRequest) -> int:
     try:
         return _train(ctx, stop, recorder, cfg, params)
     except BaseException as exc:
-        recorder.started = True  # an error before the first step still ends the run's story
-        forced = isinstance(exc, KeyboardInterrupt) and stop.requested
-        recorder.end("stopped" if forced else "failed", error=None if forced else exc,
-                     reason=f"{stop.signal_name} (forced)" if forced else None)
-        if forced:
-            return 1
-        raise
+        return end_after_error(recorder, exc, stop)
 
 
 def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[str, Any],
@@ -138,7 +132,7 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
     start_epoch, step, best = 0, 0, None
     if ctx.resume_ckpt is not None:
         state = torch.load(ctx.resume_ckpt, map_location=device, weights_only=False)
-        if state.get("format") != CKPT_FORMAT:
+        if state.get("format") != PLAIN_CKPT_FORMAT:
             raise UserError(f"{ctx.resume_ckpt}: not a checkpoint of the plain entry "
                             "(resume this run with python -m torchx.train_pl)")
         model.load_state_dict(state["model"])
@@ -160,7 +154,8 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
         recorder.log(f"note: the plain entry ignores trainer_params {', '.join(ignored)}")
 
     def checkpoint(epoch_done: int) -> dict[str, Any]:
-        return {"format": CKPT_FORMAT, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        return {"format": PLAIN_CKPT_FORMAT, "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "epoch": epoch_done, "global_step": step, "best": best, "config": cfg}
 

@@ -1,7 +1,7 @@
 """Lightning entry: `python -m torchx.train_pl --config C [--gpu 0,1|cpu] [--name N] [--resume N] [k=v ...]`.
 
 Builds the data module, wrapper and callbacks from the config, fits with Lightning (DDP when several
-devices), and records the run in `save/<name>/` (DESIGN.md). SIGINT/SIGTERM stop after the current
+devices), and records the run in `save/<name>/` (ARCHITECTURE.md). SIGINT/SIGTERM stop after the current
 step with `last.ckpt` written; `--resume NAME` continues from it with the global step preserved.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from torchx.config import ConfigError
-from torchx.session import RunContext, build_parser, is_child_rank, prepare, run_main
+from torchx.session import RunContext, build_parser, end_after_error, is_child_rank, prepare, run_main
 from torchx.stopping import StopRequest
 
 # Debian ships `srun`, so Lightning warns about SLURM on every start; it is not a problem here.
@@ -62,46 +62,40 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
 
     from torchx import callbacks, datasets, wrappers
     from torchx.callbacks.checkpoint import checkpoint_callbacks
+    from torchx.callbacks.events import EventsCallback
     from torchx.callbacks.graceful_stop import GracefulStop
-    from torchx.callbacks.logger import BaseLogger
     from torchx.experiment import CKPT_DIR, TB_DIR
     from torchx.loggers import TensorBoard
     from torchx.recorder import RunRecorder
 
     if ctx.config.get("seed") is not None:
         pl.seed_everything(ctx.config["seed"], workers=True, verbose=False)
-    logger_cb = BaseLogger(ctx.run_dir, ctx.run_info())
-    graceful = GracefulStop(stop, ctx.last_ckpt, logger_cb.on_checkpoint_saved)
+    events_cb = EventsCallback(ctx.run_dir, ctx.run_info())
+    graceful = GracefulStop(stop, ctx.last_ckpt, events_cb.on_checkpoint_saved)
     try:
         data = datasets.make(ctx.config["data_module"])
         wrapper = wrappers.make(ctx.config["train_wrapper"])
         extra = [callbacks.make(spec) for spec in ctx.config.get("callbacks") or []]
-        checkpoints = checkpoint_callbacks(logger_cb, ctx.run_dir / CKPT_DIR,
+        checkpoints = checkpoint_callbacks(events_cb, ctx.run_dir / CKPT_DIR,
                                            ctx.config.get("checkpoint") or {})
         trainer = pl.Trainer(
             default_root_dir=ctx.run_dir,
             logger=TensorBoard(save_dir=ctx.run_dir, name=TB_DIR, version="", default_hp_metric=False),
-            callbacks=[logger_cb, graceful, *checkpoints, *extra],
+            callbacks=[events_cb, graceful, *checkpoints, *extra],
             **trainer_params(ctx),
         )
         gc.freeze()  # set-up objects leave the collector's scans: full collections stay short in the loop
         trainer.fit(wrapper, train_dataloaders=data.train_dataloader(),
                     val_dataloaders=data.val_dataloader(), ckpt_path=ctx.resume_ckpt)
     except BaseException as exc:
-        recorder = logger_cb.recorder or RunRecorder(ctx.run_dir, enabled=not is_child_rank())
-        recorder.started = True  # an error before the first step still ends the run's story
-        forced = isinstance(exc, (KeyboardInterrupt, SystemExit)) and stop.requested
-        recorder.end("stopped" if forced else "failed", error=None if forced else exc,
-                     reason=f"{stop.signal_name} (forced)" if forced else None)
-        if forced:
-            return 1
-        raise
-    if logger_cb.recorder is not None:
+        recorder = events_cb.recorder or RunRecorder(ctx.run_dir, enabled=not is_child_rank())
+        return end_after_error(recorder, exc, stop)
+    if events_cb.recorder is not None:
         if graceful.stopped:
-            logger_cb.recorder.end("stopped", reason=stop.reason)
+            events_cb.recorder.end("stopped", reason=stop.reason)
         else:  # a callback that ended training early (early_stopping) says why
             reason = next((cb.stop_reason for cb in extra if getattr(cb, "stop_reason", None)), None)
-            logger_cb.recorder.end("finished", reason=reason)
+            events_cb.recorder.end("finished", reason=reason)
     return stop.exit_code if graceful.stopped else 0
 
 

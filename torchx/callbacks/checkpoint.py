@@ -14,14 +14,14 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from torchx.callbacks.logger import BaseLogger
+from torchx.callbacks.events import EventsCallback
 from torchx.experiment import LAST_CKPT
 
 
 class TorchxCheckpoint(ModelCheckpoint):
-    def __init__(self, logger: BaseLogger, **kwargs: Any) -> None:
+    def __init__(self, events: EventsCallback, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._logger = logger
+        self._events = events
         self._state_key = f"{super().state_key}[{self.filename}]"
 
     @property
@@ -34,12 +34,13 @@ class TorchxCheckpoint(ModelCheckpoint):
         super()._save_checkpoint(trainer, filepath)
         score = self.current_score
         value = float(score) if score is not None else None
-        self._logger.on_checkpoint_saved(trainer, filepath, self.monitor, value)
+        self._events.on_checkpoint_saved(trainer, filepath, self.monitor, value)
 
 
-def checkpoint_callbacks(logger: BaseLogger, dirpath: Path, config: dict[str, Any]) -> list[TorchxCheckpoint]:
+def checkpoint_callbacks(events: EventsCallback, dirpath: Path,
+                         config: dict[str, Any]) -> list[TorchxCheckpoint]:
     """The configured checkpoint (its `save_last` is ours to keep) and the every-epoch `last.ckpt`."""
-    best = TorchxCheckpoint(logger, dirpath=dirpath, **{**config, "save_last": False})
-    last = TorchxCheckpoint(logger, dirpath=dirpath, filename=Path(LAST_CKPT).stem, monitor=None,
+    best = TorchxCheckpoint(events, dirpath=dirpath, **{**config, "save_last": False})
+    last = TorchxCheckpoint(events, dirpath=dirpath, filename=Path(LAST_CKPT).stem, monitor=None,
                             save_top_k=1, enable_version_counter=False)
     return [best, last]

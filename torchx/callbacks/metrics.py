@@ -6,7 +6,6 @@ carry it under its plain name in the matching phase.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +18,6 @@ def phase_metrics(metrics: Mapping[str, Any], phase: str, prefixes: tuple[str, .
     for key, value in metrics.items():
         if key.endswith(other) or (prefixes and not key.startswith(prefixes)):
             continue
-        number = float(value.item() if hasattr(value, "item") else value)  # host sync: log points only
-        result[key[: -len(own)] if key.endswith(own) else key] = number if math.isfinite(number) else number
+        # value.item() is a host sync: phase_metrics runs only at log points
+        result[key.removesuffix(own)] = float(value.item() if hasattr(value, "item") else value)
     return result

@@ -17,7 +17,7 @@ class ResNet18(nn.Module):
         super().__init__()
         net = resnet18(weights=None, num_classes=num_classes)
         net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
-        net.maxpool = nn.Identity()  # type: ignore[assignment]
+        net.maxpool = nn.Identity()
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

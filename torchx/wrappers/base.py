@@ -13,7 +13,7 @@ import pytorch_lightning as pl
 import torch
 
 from torchx import losses, models
-from torchx.check import BASE_SPEC_KINDS
+from torchx.formats import BASE_SPEC_KINDS
 from torchx.metrics import accuracy
 from torchx.optim import build_optimizer, build_scheduler
 from torchx.wrappers.tools import register

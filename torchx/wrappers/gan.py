@@ -2,7 +2,7 @@
 
 Manual optimisation: per batch, `d_steps` discriminator updates (fresh noise each) and one generator
 update. Lightning counts every optimizer step in `trainer.global_step`, so it advances by `d_steps + 1`
-per batch; `optimizer_steps_per_batch` tells the event logger, whose `step` counts batches (generator
+per batch; `optimizer_steps_per_batch` tells the events callback, whose `step` counts batches (generator
 updates) for this wrapper as for the classifier. Every `sample_every_n_epochs` epochs (and at the end),
 a grid from fixed noise goes to TensorBoard and to `<run>/samples/epoch-<N>.png` (N epochs done).
 """
@@ -86,7 +86,9 @@ class GanWrapper(pl.LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real, labels = batch if isinstance(batch, (list, tuple)) else (batch, None)
         labels = labels if self.num_classes else None
-        opt_g, opt_d = self.optimizers()  # type: ignore[misc]
+        optimizers = self.optimizers()
+        assert isinstance(optimizers, list)  # configure_optimizers returns two
+        opt_g, opt_d = optimizers
         with self.toggled_optimizer(opt_d):
             for _ in range(self.d_steps):
                 fake = self(self._noise(len(real)), labels).detach()
@@ -109,7 +111,7 @@ class GanWrapper(pl.LightningModule):
         schedulers = self.lr_schedulers()
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
             if scheduler is not None:
-                scheduler.step()  # type: ignore[call-arg]
+                scheduler.step()
         done = self.current_epoch + 1
         last = done == self.trainer.max_epochs or self.trainer.should_stop
         if last or done % self.sample_every_n_epochs == 0:
@@ -134,14 +136,15 @@ class GanWrapper(pl.LightningModule):
         path = Path(self.trainer.default_root_dir) / SAMPLES_DIR / f"epoch-{epochs_done}.png"
         path.parent.mkdir(exist_ok=True)
         save_image(grid, path)
-        experiment = getattr(self.logger, "experiment", None)
-        if hasattr(experiment, "add_image"):
-            experiment.add_image("samples", grid, global_step=epochs_done)
+        add_image = getattr(getattr(self.logger, "experiment", None), "add_image", None)
+        if add_image is not None:  # TensorBoard's SummaryWriter
+            add_image("samples", grid, global_step=epochs_done)
         return path
 
     def configure_optimizers(self) -> Any:
-        optimizers = [build_optimizer(self.hparams.g_optim_spec, self.generator.parameters()),
-                      build_optimizer(self.hparams.d_optim_spec, self.discriminator.parameters())]
-        schedulers = [build_scheduler(self.hparams.g_sched_spec, optimizers[0]),
-                      build_scheduler(self.hparams.d_sched_spec, optimizers[1])]
+        specs = self.hparams
+        optimizers = [build_optimizer(specs["g_optim_spec"], self.generator.parameters()),
+                      build_optimizer(specs["d_optim_spec"], self.discriminator.parameters())]
+        schedulers = [build_scheduler(specs["g_sched_spec"], optimizers[0]),
+                      build_scheduler(specs["d_sched_spec"], optimizers[1])]
         return optimizers, [s for s in schedulers if s is not None]

@@ -1,4 +1,4 @@
-"""`BaseLogger`: the Lightning callback that writes `events.jsonl` and `log.txt` through a RunRecorder.
+"""`EventsCallback`: the Lightning callback that writes `events.jsonl` and `log.txt` through a RunRecorder.
 
 Only global rank 0 writes. It reads metric values only at log points (every `log_every_n_steps` and at
 epoch ends), so it adds no host-device sync beyond what Lightning's own logging does. An event's `step`
@@ -19,7 +19,7 @@ from torchx.callbacks.metrics import phase_metrics
 from torchx.recorder import RunRecorder
 
 
-class BaseLogger(pl.Callback):
+class EventsCallback(pl.Callback):
     def __init__(self, run_dir: Path, run_info: dict[str, Any]) -> None:
         self.run_dir, self.run_info = run_dir, run_info
         self.recorder: RunRecorder | None = None
@@ -51,7 +51,8 @@ class BaseLogger(pl.Callback):
         assert self.recorder is not None
         step = progress_step(trainer)
         self.recorder.train_progress(step)
-        if not trainer.is_global_zero or step == self._last_logged_step or step % trainer.log_every_n_steps:
+        every = trainer.log_every_n_steps  # type: ignore[attr-defined]  # set in Trainer.__init__, undeclared
+        if not trainer.is_global_zero or step == self._last_logged_step or step % every:
             return
         self._last_logged_step = step
         metrics = phase_metrics(trainer.callback_metrics, "step", prefixes=("train/",))
