@@ -23,6 +23,12 @@ EVENTS_FILE = "events.jsonl"
 LOG_FILE = "log.txt"
 RUN_JSON = "run.json"
 ENV_RUN_DIR = "TORCHX_RUN_DIR"  # set for every process of a run: ranks and workers find their run
+ENV_RESERVATION = "TORCHX_RESERVATION"
+"""The token of a launcher's reservation (also in its `run.json`), given to the one child it starts:
+only that child adopts the reserved directory."""
+RESERVATION_WAIT_S = 30.0
+"""How long a child waits for its launcher to write `run.json` (the launcher writes it right after the
+spawn, since it records the child's pid)."""
 STDOUT_FILE = "stdout.log"
 CKPT_DIR = "ckpt"
 LAST_CKPT = "last.ckpt"
@@ -74,6 +80,34 @@ def reserve_run_dir(save_dir: str | os.PathLike[str], name: str) -> Path:
             f"run '{name}' already exists in {save_dir} (use --resume {name} or another --name)"
         ) from None
     return run_dir
+
+
+def claim_run_dir(save_dir: str | os.PathLike[str], name: str, token: str | None = None,
+                  wait_s: float = RESERVATION_WAIT_S) -> Path:
+    """Take `save_dir/name` for a new run: reserve it atomically, or adopt the directory a launcher
+    reserved for this very process (`token` equals its `run.json`'s). Anything else that exists is
+    refused, so a command-line run never takes over a reservation and two claimants never share one."""
+    run_dir = Path(save_dir) / name
+    if not token or not run_dir.is_dir():
+        return reserve_run_dir(save_dir, name)
+    taken = RunDirError(f"run '{name}' already exists in {save_dir} (use --resume {name} or another --name)")
+    if not _reserved_for(run_dir, token, wait_s) or not is_reserved_only(run_dir):
+        raise taken
+    try:
+        (run_dir / SRC_DIR).mkdir()  # the adoption itself, atomic: a second claimant finds it made
+    except FileExistsError:
+        raise taken from None
+    return run_dir
+
+
+def _reserved_for(run_dir: Path, token: str, wait_s: float) -> bool:
+    """Whether `run.json` names `token`, waiting up to `wait_s` for the launcher to write it."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        record = read_json(run_dir / RUN_JSON)
+        if record is not None or time.monotonic() >= deadline:
+            return record is not None and record.get("reservation") == token
+        time.sleep(0.05)
 
 
 def is_reserved_only(run_dir: Path) -> bool:

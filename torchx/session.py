@@ -22,13 +22,13 @@ from torchx.events import read_events
 from torchx.experiment import (
     CKPT_DIR,
     CONFIG_FILE,
+    ENV_RESERVATION,
     ENV_RUN_DIR,
     EVENTS_FILE,
     LAST_CKPT,
     RunDirError,
+    claim_run_dir,
     default_run_name,
-    is_reserved_only,
-    reserve_run_dir,
     snapshot_code,
     validate_run_name,
 )
@@ -116,7 +116,7 @@ def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], Non
     if is_child_rank():  # rank 0 sets the directory up; other ranks only train
         return ctx
     if ctx.resume_ckpt is None:
-        claim_run_dir(save_dir, ctx.name)
+        claim_run_dir(save_dir, ctx.name, os.environ.pop(ENV_RESERVATION, None))
         snapshot_code(ctx.run_dir, PACKAGE_DIR, config_files(args.config))
     (ctx.run_dir / CONFIG_FILE).write_text(dump_config(ctx.config), encoding="utf-8")
     (ctx.run_dir / CKPT_DIR).mkdir(exist_ok=True)
@@ -169,14 +169,6 @@ def is_child_rank() -> bool:
     """True in a process started for a rank other than 0 with rank 0's argv (by Lightning or srun)."""
     return any(int(os.environ.get(var) or 0) > 0
                for var in ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID"))
-
-
-def claim_run_dir(save_dir: Path, name: str) -> Path:
-    """Reserve the directory, or adopt one a launcher (the TUI) reserved for this run."""
-    run_dir = save_dir / name
-    if is_reserved_only(run_dir):
-        return run_dir
-    return reserve_run_dir(save_dir, name)
 
 
 def end_after_error(recorder: RunRecorder, exc: BaseException, stop: StopRequest) -> int:

@@ -36,8 +36,8 @@ def events(run_dir: Path) -> list[dict]:
 @pytest.fixture
 def fake_launcher(reap_groups: list[int]) -> Launcher:
     class Tracking(Launcher):
-        def _spawn(self, run_dir, argv, gpus, previous):  # type: ignore[no-untyped-def]
-            super()._spawn(run_dir, argv, gpus, previous)
+        def _spawn(self, run_dir, argv, gpus, previous, token=None):  # type: ignore[no-untyped-def]
+            super()._spawn(run_dir, argv, gpus, previous, token)
             reap_groups.append(self.children[-1].pid)
 
     return Tracking(entry=(sys.executable, str(FAKE)))
@@ -151,9 +151,25 @@ def test_two_launchers_race_for_one_name(tmp_path: Path, fake_launcher: Launcher
 def test_resume_uses_the_entry_that_started_the_run(tmp_path: Path) -> None:
     previous = {"argv": ["/py", "-m", "torchx.train", "--config", "c.yaml", "--name", "n", "--gpu", "0,1"]}
     argv = local.resume_argv(local.DEFAULT_ENTRY, tmp_path / "n", previous)
-    assert argv == ["/py", "-m", "torchx.train", "--resume", "n", "--save-dir", str(tmp_path), "--gpu", "0,1"]
+    python = local.DEFAULT_ENTRY[0]
+    assert argv == [python, "-m", "torchx.train", "--resume", "n", "--save-dir", str(tmp_path),
+                    "--gpu", "0,1"]
     assert local.resume_argv(("x",), tmp_path / "n", None) == ["x", "--resume", "n", "--save-dir",
                                                                    str(tmp_path)]
+
+
+@pytest.mark.parametrize("argv", [
+    ["/bin/sh", "-c", "touch pwned", "-m", "torchx.train_pl", "--name", "n"],
+    ["/py", "-m", "os", "--name", "n"],
+    ["/py", "-m", "torchx.train_pl", "--gpu", "0; touch pwned"],
+    "not a list",
+])
+def test_resume_never_runs_a_tampered_argv(tmp_path: Path, argv: object) -> None:
+    """What runs is this TUI's interpreter and one of the entry modules, whatever run.json says."""
+    resumed = local.resume_argv(local.DEFAULT_ENTRY, tmp_path / "n", {"argv": argv})
+    assert resumed[:3] in ([local.DEFAULT_ENTRY[0], "-m", "torchx.train_pl"],
+                           [local.DEFAULT_ENTRY[0], "-m", "torchx.train"])
+    assert resumed[3:] == ["--resume", "n", "--save-dir", str(tmp_path)]
 
 
 def test_lingering_worker_of_a_dead_run_is_found_and_killed(tmp_path: Path, fake_launcher: Launcher) -> None:

@@ -9,7 +9,14 @@ import pytest
 
 from tui.errors import LaunchError
 from tui.launch.request import LaunchRequest
-from tui.launch.slurm import SlurmLauncher, SlurmSpec, extra_lines, sbatch_script, spec_from_fields
+from tui.launch.slurm import (
+    SlurmLauncher,
+    SlurmSpec,
+    extra_lines,
+    sbatch_script,
+    spec_from_fields,
+    spec_from_record,
+)
 from tui.run.jobs import JobStates
 from tui.run.status import GONE
 
@@ -80,3 +87,27 @@ def test_a_forgotten_job_is_not_asked_about_again(monkeypatch: pytest.MonkeyPatc
     assert jobs.state(7) == "RUNNING" and jobs.state(7) == GONE and len(calls) == 2
     assert [jobs.state(7) for _ in range(5)] == [GONE] * 5 and len(calls) == 2
     assert jobs.state(8) == "RUNNING" and len(calls) == 3  # other jobs are still asked about
+
+
+@pytest.mark.parametrize(("stored", "because"), [
+    ({"partition": "gpu\nrm -rf ~"}, "partition"),
+    ({"time_limit": "10\ntouch pwned"}, "time"),
+    ({"nodes": "1; touch pwned"}, "nodes"),
+    ({"extra": "--mem=1G"}, "extra"),
+    ({"requeue_warning_s": "120"}, "requeue_warning_s"),
+    ("not a mapping", "mapping"),
+])
+def test_a_tampered_slurm_record_is_refused(stored: object, because: str) -> None:
+    """Resume reads the Slurm fields back from run.json: they are checked as the dialog checks them."""
+    record = {**vars(SlurmSpec()), **stored} if isinstance(stored, dict) else stored
+    with pytest.raises(ValueError, match=because):
+        spec_from_record(record)
+
+
+def test_a_stored_extra_option_cannot_add_a_shell_line(tmp_path: Path) -> None:
+    spec = spec_from_record({**vars(SlurmSpec()), "extra": ["--mem=1G\ntouch pwned", "--qos high"]})
+    script = sbatch_script(tmp_path / "r", ["--resume", "r"], spec, workdir=tmp_path, python="py")
+    head = script.split("\n\n")[0].splitlines()
+    assert head[0] == "#!/bin/bash" and all(line.startswith("#SBATCH ") for line in head[1:])
+    assert spec_from_record(vars(fields(partition="gpu", extra="--mem=8G"))) == fields(partition="gpu",
+                                                                                        extra="--mem=8G")

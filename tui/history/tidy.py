@@ -4,7 +4,9 @@ A delete never removes anything: it writes a manifest (`<entry>.json`) saying wh
 the run directory (or its prunable checkpoints) into `save/.trash/<name>-<YYYYmmdd-HHMMSS>/` — one atomic
 rename on the save dir's filesystem — so `restore` always finds what moved (a manifest whose entry never
 arrived is skipped). File-system failures are `TidyError`s naming the path. Only `empty_trash` frees the
-space. The scanner skips `.trash` (hidden directories are not runs).
+space. The scanner skips `.trash` (hidden directories are not runs). Nothing here touches a path that
+does not resolve inside the save dir, links followed: a linked `ckpt/` or `.trash`, or a tampered
+manifest, is refused, never followed out.
 Torch- and Textual-free; the TUI calls these from worker threads.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE, EventReader
-from torchx.experiment import CKPT_DIR, LAST_CKPT, read_json, write_json_atomic
+from torchx.experiment import CKPT_DIR, LAST_CKPT, read_json, validate_run_name, write_json_atomic
 from tui.run.files import checkpoint_spec, checkpoints, monitor_of, read_config
 
 TRASH_DIR = ".trash"
@@ -111,9 +113,10 @@ def checkpoint_files(run_dir: Path) -> tuple[CheckpointFile, ...]:
 def trash_run(save_dir: Path, name: str, now: float | None = None) -> TrashEntry:
     """Move the whole run directory into the trash (the caller has checked that nothing runs there)."""
     source = save_dir / name
-    if not source.is_dir():
-        raise TidyError(f"cannot delete '{name}': {source} is not a directory")
     what = f"cannot delete '{name}'"
+    _check_name(name, what)
+    if not source.is_dir():
+        raise TidyError(f"{what}: {source} is not a directory")
     entry = _new_entry(save_dir, name, now, what)
     _write_manifest(entry, what)
     try:
@@ -129,6 +132,10 @@ def trash_checkpoints(save_dir: Path, name: str, files: list[str], now: float | 
     if not files:
         raise TidyError(f"'{name}' has no checkpoint to prune (last.ckpt and the best are kept)")
     what = f"cannot prune '{name}'"
+    _check_name(name, what)
+    ckpt_dir = save_dir / name / CKPT_DIR
+    for file in files:
+        _check_inside(ckpt_dir / file, save_dir, what)
     entry = _new_entry(save_dir, name, now, what, kind="checkpoints", files=tuple(files))
     with _os_errors(what):
         entry.path.mkdir()
@@ -136,7 +143,7 @@ def trash_checkpoints(save_dir: Path, name: str, files: list[str], now: float | 
     moved: list[str] = []
     for file in files:
         try:
-            _rename(save_dir / name / CKPT_DIR / file, entry.path / file, what)
+            _rename(ckpt_dir / file, entry.path / file, what)
         except TidyError:
             _forget_unmoved(replace(entry, files=tuple(moved)))
             raise
@@ -146,8 +153,11 @@ def trash_checkpoints(save_dir: Path, name: str, files: list[str], now: float | 
 
 def trash_entries(save_dir: Path) -> list[TrashEntry]:
     """Every entry of the trash with a readable manifest, newest first."""
-    entries = []
-    for manifest in (save_dir / TRASH_DIR).glob("*.json"):
+    entries: list[TrashEntry] = []
+    trash = save_dir / TRASH_DIR
+    if trash.is_symlink():
+        return entries
+    for manifest in trash.glob("*.json"):
         data = read_json(manifest)
         path = manifest.parent / manifest.name.removesuffix(".json")
         if not data or not path.is_dir():
@@ -159,7 +169,12 @@ def trash_entries(save_dir: Path) -> list[TrashEntry]:
 
 def restore(save_dir: Path, entry: TrashEntry) -> str:
     """Put an entry back where it was; refuses to overwrite anything. Returns what was done."""
+    what = f"cannot restore '{entry.run}'"
+    _check_name(entry.run, what)
+    if not all(_plain(f) for f in entry.files):
+        raise TidyError(f"{what}: its manifest lists a path, not a file name")
     target = save_dir / entry.run
+    _check_inside(target, save_dir, what)
     if entry.kind == "run":
         if target.exists():
             raise TidyError(f"cannot restore '{entry.run}': {target} exists")
@@ -167,6 +182,8 @@ def restore(save_dir: Path, entry: TrashEntry) -> str:
         done = f"restored run '{entry.run}'"
     else:
         ckpt_dir = target / CKPT_DIR
+        for file in entry.files:
+            _check_inside(ckpt_dir / file, save_dir, what)
         if not ckpt_dir.is_dir():
             raise TidyError(f"cannot restore checkpoints of '{entry.run}': {ckpt_dir} is gone")
         files = [f for f in entry.files if (entry.path / f).exists()]
@@ -188,6 +205,7 @@ def trash_size(save_dir: Path) -> tuple[int, int]:
 
 def empty_trash(save_dir: Path) -> tuple[int, int]:
     """Delete the trash for good; (entries, bytes) freed."""
+    _trash_dir(save_dir, "cannot empty the trash")
     count, size = trash_size(save_dir)
     shutil.rmtree(save_dir / TRASH_DIR, ignore_errors=True)
     if (save_dir / TRASH_DIR).exists():
@@ -198,9 +216,7 @@ def empty_trash(save_dir: Path) -> tuple[int, int]:
 def _new_entry(save_dir: Path, name: str, now: float | None, what: str, kind: str = "run",
                files: tuple[str, ...] = ()) -> TrashEntry:
     now = time.time() if now is None else now
-    trash = save_dir / TRASH_DIR
-    with _os_errors(what):
-        trash.mkdir(exist_ok=True)
+    trash = _trash_dir(save_dir, what, create=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     base = f"{name}-{stamp}" + ("-ckpt" if kind == "checkpoints" else "")
     path, n = trash / base, 1
@@ -250,3 +266,35 @@ def _os_errors(what: str) -> Iterator[None]:
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         raise TidyError(f"{what}: {exc.strerror or exc}{where}") from None
+
+
+def _trash_dir(save_dir: Path, what: str, create: bool = False) -> Path:
+    """`save/.trash`, a real directory of the save dir (never a link that would send runs elsewhere)."""
+    trash = save_dir / TRASH_DIR
+    if trash.is_symlink():
+        raise TidyError(f"{what}: {trash} is a link; the trash must be a directory of the save dir")
+    if create:
+        with _os_errors(what):
+            trash.mkdir(exist_ok=True)
+    return trash
+
+
+def _check_name(name: str, what: str) -> None:
+    problem = validate_run_name(name)
+    if problem:
+        raise TidyError(f"{what}: {problem}")
+
+
+def _plain(file: str) -> bool:
+    """A file name, not a path: what a manifest may list and a prune may move."""
+    return bool(file) and file not in (".", "..") and "/" not in file and "\\" not in file
+
+
+def _check_inside(path: Path, root: Path, what: str) -> None:
+    """`path` is a plain name in a directory that, links resolved, lies under `root` (resolved too):
+    moving it moves that entry (a link itself, if it is one), never anything outside."""
+    if not _plain(path.name):
+        raise TidyError(f"{what}: {path.name!r} is not a file name")
+    real, real_root = os.path.realpath(path.parent), os.path.realpath(root)
+    if real != real_root and not real.startswith(real_root + os.sep):
+        raise TidyError(f"{what}: {path.parent} leads outside {root} (a link); nothing was moved")

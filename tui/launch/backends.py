@@ -12,7 +12,7 @@ from torchx.experiment import RUN_JSON, read_json
 from tui.launch import slurm
 from tui.launch.request import LaunchRequest
 from tui.run import jobs
-from tui.run.processes import LocalRun, run_pid
+from tui.run.processes import LocalRun, run_pid, trainers_of
 from tui.run.status import job_active
 
 if TYPE_CHECKING:
@@ -74,9 +74,13 @@ def kill_note(run_json: dict[str, Any] | None) -> str:
     return (job or LocalRun).kill_note
 
 
-def busy(handle: RunHandle | None) -> str | None:
-    """What still runs for a run, for a refusal to delete it: its live processes or its queued or
-    running Slurm job; None when nothing does."""
+def busy(handle: RunHandle | None, run_dir: Path | None = None) -> str | None:
+    """What still runs for a run, for a refusal to delete it: its live processes, its queued or running
+    Slurm job, or (with `run_dir`) an entry started for it from a command line; None when nothing does."""
     if isinstance(handle, jobs.SlurmJob):
-        return f"Slurm job {handle.job_id}" if job_active(jobs.job_state(handle.job_id)) else None
-    return f"pid {handle.pid}" if isinstance(handle, LocalRun) else None
+        if job_active(jobs.job_state(handle.job_id)):
+            return f"Slurm job {handle.job_id}"
+    elif isinstance(handle, LocalRun):
+        return f"pid {handle.pid}"
+    started = trainers_of(run_dir) if run_dir is not None else []
+    return f"pid {started[0]}, started from a command line" if started else None

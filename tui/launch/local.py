@@ -7,6 +7,7 @@ the process group (`tui.run.processes.LocalRun`). Torch- and Textual-free.
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -19,10 +20,11 @@ import psutil
 
 from torchx.experiment import RUN_JSON, STDOUT_FILE, read_json
 from tui.errors import LaunchError
-from tui.launch.request import LaunchRequest, launch_in_new_dir, with_history, write_run_json
-from tui.run.processes import process_alive
+from tui.launch.request import LaunchRequest, launch_in_new_dir, reservation_env, with_history, write_run_json
+from tui.run.processes import ENTRY_MODULES, process_alive
 
 DEFAULT_ENTRY = (sys.executable, "-m", "torchx.train_pl")
+_GPU_VALUE = re.compile(r"^(cpu|\d+(,\d+)*)$")
 
 
 @dataclass
@@ -39,8 +41,8 @@ class Launcher:
         flags, device_overrides = request.device_args()
         argv = [*self.entry, "--config", str(request.config), "--name", request.name,
                 "--save-dir", str(request.save_dir), *flags, *device_overrides, *request.overrides]
-        return launch_in_new_dir(request, lambda run_dir: self._spawn(run_dir, argv, request.gpus_label(),
-                                                                       previous=None))
+        return launch_in_new_dir(request, lambda run_dir, token: self._spawn(
+            run_dir, argv, request.gpus_label(), previous=None, token=token))
 
     def resume(self, run_dir: Path) -> None:
         """Relaunch a settled run in its own directory with `--resume <name>`."""
@@ -51,16 +53,18 @@ class Launcher:
         gpus = (previous or {}).get("gpus", "")
         self._spawn(run_dir, argv, gpus, previous=previous)
 
-    def _spawn(self, run_dir: Path, argv: list[str], gpus: Any, previous: dict[str, Any] | None) -> None:
+    def _spawn(self, run_dir: Path, argv: list[str], gpus: Any, previous: dict[str, Any] | None,
+               token: str | None = None) -> None:
         launched_at = time.time()
         try:
             with open(run_dir / STDOUT_FILE, "ab") as out:
                 proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                        start_new_session=True, close_fds=True, env=self.env)
+                                        start_new_session=True, close_fds=True,
+                                        env=reservation_env(token, self.env))
         except OSError as exc:
             raise LaunchError(f"cannot start {argv[0]}: {exc}") from None
         self.children.append(proc)
-        write_run_json(run_dir, run_record(proc, argv, gpus, launched_at, previous))
+        write_run_json(run_dir, run_record(proc, argv, gpus, launched_at, previous, token))
 
     def reap(self) -> None:
         """Collect exit statuses of finished children so they do not linger as zombies."""
@@ -68,22 +72,29 @@ class Launcher:
 
 
 def run_record(proc: subprocess.Popen[bytes], argv: list[str], gpus: Any, launched_at: float,
-               previous: dict[str, Any] | None) -> dict[str, Any]:
+               previous: dict[str, Any] | None, token: str | None = None) -> dict[str, Any]:
     """The `run.json` object of a local launch."""
     try:
         create_time: float | None = psutil.Process(proc.pid).create_time()
     except psutil.Error:
         create_time = None
     launch = {"argv": argv, "pid": proc.pid, "pgid": proc.pid, "host": socket.gethostname(),
-              "gpus": gpus, "launched_at": launched_at, "create_time": create_time, "backend": Launcher.name}
+              "gpus": gpus, "launched_at": launched_at, "create_time": create_time, "backend": Launcher.name,
+              "reservation": token}
     return with_history(launch, previous)
 
 
 def resume_argv(entry: tuple[str, ...], run_dir: Path, previous: dict[str, Any] | None) -> list[str]:
-    """`--resume <name>` in the same save dir and on the same devices; the entry reads the run's own
-    `config.yaml` (overrides included), so neither `--config` nor the overrides are repeated."""
-    old = [str(a) for a in (previous or {}).get("argv") or []]
-    device = ["--gpu", old[old.index("--gpu") + 1]] if "--gpu" in old[:-1] else []
-    if "-m" in old[:-1] and old[old.index("-m") + 1].startswith("torchx."):
-        entry = tuple(old[: old.index("-m") + 2])  # the entry that started it: checkpoints differ
+    """`--resume <name>` in the same save dir, on the same devices, with the entry module that started
+    it (their checkpoints differ); the entry reads the run's own `config.yaml`, so neither `--config`
+    nor the overrides are repeated. Built from checked fields, never from the stored argv: this TUI's
+    interpreter, one of the entry modules, a `--gpu` of indices or `cpu`, so a tampered `run.json`
+    cannot choose what runs."""
+    stored = (previous or {}).get("argv")
+    old = [str(a) for a in stored] if isinstance(stored, list) else []
+    gpu = old[old.index("--gpu") + 1] if "--gpu" in old[:-1] else None
+    device = ["--gpu", gpu] if gpu is not None and _GPU_VALUE.match(gpu) else []
+    module = old[old.index("-m") + 1] if "-m" in old[:-1] else None
+    if module in ENTRY_MODULES and len(entry) == 3 and entry[1] == "-m":
+        entry = (entry[0], "-m", module)
     return [*entry, "--resume", run_dir.name, "--save-dir", str(run_dir.parent), *device]

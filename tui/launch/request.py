@@ -8,13 +8,15 @@ Torch- and Textual-free.
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from torchx.experiment import RUN_JSON, RunDirError, reserve_run_dir, write_atomic
+from torchx.experiment import ENV_RESERVATION, RUN_JSON, RunDirError, reserve_run_dir, write_atomic
 from tui.errors import LaunchError
 
 if TYPE_CHECKING:
@@ -54,19 +56,30 @@ class LaunchRequest:
         return "cpu" if self.cpu_processes == 1 else f"cpu×{self.cpu_processes}"
 
 
-def launch_in_new_dir(request: LaunchRequest, start: Callable[[Path], None]) -> Path:
-    """Reserve `save_dir/name` and `start` the run in it, any backend; a start that fails with a
-    LaunchError frees the name again. Raises LaunchError."""
+def launch_in_new_dir(request: LaunchRequest, start: Callable[[Path, str], None]) -> Path:
+    """Reserve `save_dir/name` and `start(run_dir, token)` the run in it, any backend: the start gives
+    the token to its child (`ENV_RESERVATION`) and records it in `run.json` as `reservation`, so only
+    that child adopts the directory. A start that fails with a LaunchError frees the name again."""
     try:
         run_dir = reserve_run_dir(request.save_dir, request.name)
     except (RunDirError, OSError) as exc:
         raise LaunchError(str(exc)) from None
     try:
-        start(run_dir)
+        start(run_dir, secrets.token_hex(16))
     except LaunchError:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
     return run_dir
+
+
+def reservation_env(token: str | None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a launched child: `base` (default: this process's) with the reservation's
+    token, or without any inherited one on a resume (a resume adopts nothing)."""
+    env = dict(os.environ if base is None else base)
+    env.pop(ENV_RESERVATION, None)
+    if token:
+        env[ENV_RESERVATION] = token
+    return env
 
 
 def write_run_json(run_dir: Path, record: dict[str, Any]) -> None:

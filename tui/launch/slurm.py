@@ -24,11 +24,12 @@ from typing import Any, ClassVar
 from torchx.experiment import RUN_JSON, SLURM_SCRIPT, read_json
 from torchx.stopping import REQUEUE_EXIT
 from tui.errors import LaunchError
-from tui.launch.request import LaunchRequest, launch_in_new_dir, with_history, write_run_json
+from tui.launch.request import LaunchRequest, launch_in_new_dir, reservation_env, with_history, write_run_json
 from tui.run.jobs import OUTPUT_FILE, job_of, job_state, slurm_command
 from tui.run.status import SLURM, job_active
 
-_TIME_RE = re.compile(r"^(\d+-)?\d+(:\d+){0,2}$")
+_TIME_RE = re.compile(r"(\d+-)?\d+(:\d+){0,2}")
+_PARTITION_RE = re.compile(r"[\w.,-]+")
 
 
 def available() -> bool:
@@ -74,12 +75,33 @@ def spec_from_fields(partition: str, time_limit: str, nodes: str, gpus_per_node:
     if gpus and tasks != gpus:
         raise ValueError(f"tasks/node must equal GPUs/node ({gpus}): one task per GPU, got {tasks}")
     time_limit = time_limit.strip()
-    if time_limit and not _TIME_RE.match(time_limit):
+    if time_limit and not _TIME_RE.fullmatch(time_limit):
         raise ValueError(f"time {time_limit!r}: expected minutes, HH:MM:SS or D-HH:MM")
     cpus = _count("CPUs/task", cpus_per_task, 0)
+    partition = partition.strip()
+    if partition and not _PARTITION_RE.fullmatch(partition):
+        raise ValueError(f"partition {partition!r}: letters, digits, '_', '-', '.' and ',' only")
     return SlurmSpec(nodes=_count("nodes", nodes, 1), tasks_per_node=tasks, gpus_per_node=gpus,
-                     cpus_per_task=cpus or None, partition=partition.strip() or None,
+                     cpus_per_task=cpus or None, partition=partition or None,
                      time_limit=time_limit or None, extra=extra_lines(extra))
+
+
+def spec_from_record(record: Any) -> SlurmSpec:
+    """A spec stored in `run.json`, checked again as the dialog checks typed fields (a tampered file
+    must not put raw lines into the batch script); ValueError names what is wrong."""
+    if not isinstance(record, dict):
+        raise ValueError("expected a mapping")
+    extra = record.get("extra") or []
+    if not isinstance(extra, list) or not all(isinstance(line, str) for line in extra):
+        raise ValueError("extra: expected a list of #SBATCH options")
+    warning = record.get("requeue_warning_s", SlurmSpec.requeue_warning_s)
+    if not isinstance(warning, int) or isinstance(warning, bool) or warning < 0:
+        raise ValueError(f"requeue_warning_s: expected seconds, got {warning!r}")
+    text = {key: "" if record.get(key) is None else str(record.get(key)) for key in (
+        "partition", "time_limit", "nodes", "gpus_per_node", "tasks_per_node", "cpus_per_task")}
+    spec = spec_from_fields(extra=" ".join(extra), **text)
+    spec.requeue_warning_s = warning
+    return spec
 
 
 def _count(name: str, text: str, default: int, minimum: int = 1) -> int:
@@ -151,14 +173,16 @@ def _sbatch_line(text: str) -> str:
     return text if text.startswith("#SBATCH") else f"#SBATCH {text}"
 
 
-def submit(run_dir: Path, script: str) -> str:
-    """Write `slurm.sbatch` into the run directory and submit it; return the job id."""
+def submit(run_dir: Path, script: str, token: str | None = None) -> str:
+    """Write `slurm.sbatch` into the run directory and submit it; return the job id. The job's tasks
+    inherit the submitting environment (sbatch's default), the reservation's `token` with it."""
     path = run_dir / SLURM_SCRIPT
     try:
         path.write_text(script, encoding="utf-8")
     except OSError as exc:
         raise LaunchError(f"{path}: cannot write the batch script ({exc.strerror or exc})") from None
-    return slurm_command(["sbatch", "--parsable", str(path)]).strip().split(";")[0]
+    out = slurm_command(["sbatch", "--parsable", str(path)], env=reservation_env(token))
+    return out.strip().split(";")[0]
 
 
 # ---- the backend ----
@@ -176,7 +200,8 @@ class SlurmLauncher:
         args = ["--config", str(request.config), "--name", request.name,
                 "--save-dir", str(request.save_dir.resolve()), *request.overrides]
         spec = request.slurm or SlurmSpec()
-        return launch_in_new_dir(request, lambda run_dir: self._submit(run_dir, args, spec, previous=None))
+        return launch_in_new_dir(request, lambda run_dir, token: self._submit(run_dir, args, spec, None,
+                                                                               token=token))
 
     def resume(self, run_dir: Path) -> None:
         """Submit the run again with `--resume <name>`, with the Slurm fields it was launched with."""
@@ -185,19 +210,19 @@ class SlurmLauncher:
         if job is not None and job_active(state := job_state(job.job_id)):
             raise LaunchError(f"run '{run_dir.name}' is still {state.lower()} as Slurm job {job.job_id}")
         try:
-            spec = SlurmSpec(**previous.get("slurm") or {})
-        except TypeError:
-            raise LaunchError(f"{run_dir / RUN_JSON}: its 'slurm' fields are damaged") from None
+            spec = spec_from_record(previous.get("slurm"))
+        except ValueError as exc:
+            raise LaunchError(f"{run_dir / RUN_JSON}: its 'slurm' fields are damaged: {exc}") from None
         args = ["--resume", run_dir.name, "--save-dir", str(run_dir.parent.resolve())]
         workdir = Path(previous.get("workdir") or self.workdir)
         self._submit(run_dir, args, spec, previous, workdir if workdir.is_dir() else self.workdir)
 
     def _submit(self, run_dir: Path, args: list[str], spec: SlurmSpec, previous: dict[str, Any] | None,
-                workdir: Path | None = None) -> None:
+                workdir: Path | None = None, token: str | None = None) -> None:
         launched_at, workdir = time.time(), (workdir or self.workdir).resolve()
-        job_id = submit(run_dir, sbatch_script(run_dir, args, spec, workdir, self.python))
+        job_id = submit(run_dir, sbatch_script(run_dir, args, spec, workdir, self.python), token)
         launch = {"argv": entry_command(args, spec, self.python), "pid": None, "pgid": None,
                   "host": socket.gethostname(), "gpus": spec.label(), "launched_at": launched_at,
                   "create_time": None, "backend": self.name, "job_id": job_id, "slurm": asdict(spec),
-                  "workdir": str(workdir)}
+                  "workdir": str(workdir), "reservation": token}
         write_run_json(run_dir, with_history(launch, previous))

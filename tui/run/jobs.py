@@ -22,11 +22,12 @@ class SlurmError(LaunchError):
     """sbatch/squeue/scancel refused or failed; the message is Slurm's own first line."""
 
 
-def slurm_command(cmd: list[str]) -> str:
+def slurm_command(cmd: list[str], env: dict[str, str] | None = None) -> str:
     """Run one Slurm command (sbatch, squeue, scancel) and return its output; SlurmError with its first
-    line of complaint when it fails."""
+    line of complaint when it fails. `env`: sbatch hands its environment to the job's tasks."""
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+                             env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SlurmError(f"{cmd[0]}: {exc}") from None
     if out.returncode != 0:

@@ -290,6 +290,27 @@ def run_name_of(pid: int) -> str | None:
     return None
 
 
+def trainers_of(run_dir: Path) -> list[int]:
+    """Pids of entry processes started for this run from any command line (`--name`/`--resume` its
+    name, `--save-dir` its save dir): a resume typed in a shell is busy with the run before it writes
+    anything the TUI could see."""
+    target = os.path.realpath(run_dir)
+    found = []
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
+        cmdline, cwd = proc.info["cmdline"] or [], proc.info["cwd"]
+        if cwd is None or not any(module in cmdline for module in ENTRY_MODULES):
+            continue
+        name = _flag(cmdline, "--resume") or _flag(cmdline, "--name")
+        save_dir = _flag(cmdline, "--save-dir") or "save"
+        if name and os.path.realpath(os.path.join(cwd, save_dir, name)) == target:
+            found.append(proc.pid)
+    return found
+
+
+def _flag(cmdline: list[str], flag: str) -> str | None:
+    return cmdline[cmdline.index(flag) + 1] if flag in cmdline[:-1] else None
+
+
 def describe(pid: int) -> tuple[str, str]:
     """(user, command name) of any process, for the GPU screen's foreign processes."""
     try:

@@ -371,7 +371,7 @@ class RunsScreen(Screen[None]):
         from tui.screens.history_actions import trash_and_report
 
         try:
-            busy = backends.busy(self._handle(name))
+            busy = backends.busy(self._handle(name), self.settings.save_dir / name)
         except SlurmError as exc:
             text = f"cannot delete '{name}': Slurm cannot say whether it runs ({exc})"
             self.post_message(ActionFinished(text, error=True))
