@@ -38,7 +38,7 @@ RUN_COLORS = ("cyan", "magenta", "green", "yellow", "blue", "red")
 class CompareScreen(Screen[None]):
     CSS_PATH = "compare.tcss"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape,q", "app.pop_screen", "Back"),
         Binding("m", "next_metric", "Metric"),
         Binding("M", "next_metric(-1)", "Prev metric", show=False),
     ]

@@ -39,7 +39,7 @@ MAX_KEY_WIDTH = 36
 class DiffScreen(Screen[None]):
     CSS_PATH = "diff.tcss"
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape,q", "app.pop_screen", "Back"),
         Binding("a", "toggle_all", "All keys"),
         *[Binding(str(i + 1), f"tab('{tab}')", tab.title(), show=False) for i, tab in enumerate(TABS)],
     ]

@@ -26,7 +26,7 @@ class GpusScreen(Screen[None]):
     GpusScreen #gpu-summary { height: auto; padding: 0 1; background: $boost; }
     GpusScreen #gpu-procs { height: 1fr; }
     """
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back")]
 
     def __init__(self) -> None:
         super().__init__()
