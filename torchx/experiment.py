@@ -55,7 +55,7 @@ def validate_run_name(name: str) -> str | None:
         return f"run name {name!r} must not contain '/', '\\' or '..'"
     if len(name) > 200:
         return f"run name {name!r} is longer than 200 characters"
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):  # `match` with `$` would accept a trailing newline
         return f"run name {name!r} may use only letters, digits and . _ + = - (not starting with . or -)"
     return None
 
@@ -101,13 +101,14 @@ def claim_run_dir(save_dir: str | os.PathLike[str], name: str, token: str | None
 
 
 def _reserved_for(run_dir: Path, token: str, wait_s: float) -> bool:
-    """Whether `run.json` names `token`, waiting up to `wait_s` for the launcher to write it."""
+    """Whether `run.json` names `token`, waiting up to `wait_s` for the launcher to write it (a
+    relaunch rewrites an older `run.json` that names an older token)."""
     deadline = time.monotonic() + wait_s
-    while True:
-        record = read_json(run_dir / RUN_JSON)
-        if record is not None or time.monotonic() >= deadline:
-            return record is not None and record.get("reservation") == token
+    while (read_json(run_dir / RUN_JSON) or {}).get("reservation") != token:
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.05)
+    return True
 
 
 def is_reserved_only(run_dir: Path) -> bool:

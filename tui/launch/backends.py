@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from torchx.experiment import RUN_JSON, read_json
+from torchx.experiment import CKPT_DIR, CONFIG_FILE, LAST_CKPT, RUN_JSON, is_reserved_only, read_json
+from tui.errors import LaunchError
 from tui.launch import slurm
+from tui.launch.fork import first_launch_request
 from tui.launch.request import LaunchRequest
 from tui.run import jobs
 from tui.run.processes import LocalRun, run_pid, trainers_of
@@ -28,6 +30,10 @@ class Backend(Protocol):
 
     def resume(self, run_dir: Path) -> None:
         """Start a settled run again with `--resume`, in the same directory."""
+        ...
+
+    def relaunch(self, run_dir: Path, request: LaunchRequest) -> None:
+        """Start a run that never started again, in its own directory, with a new reservation."""
         ...
 
 
@@ -51,11 +57,31 @@ def launch(settings: Settings, request: LaunchRequest) -> Path:
 
 
 def resume(settings: Settings, run_dir: Path) -> None:
-    """Resume with the backend that launched the run."""
+    """Resume with the backend that launched the run: from `last.ckpt`, or, for a run that never
+    started (killed before its `start`), launched again from its `run.json`. LaunchError says why
+    neither can work (`resume_problem`)."""
+    problem = resume_problem(run_dir)
+    if problem:
+        raise LaunchError(problem)
+    backend: Backend = settings.launcher
     if jobs.job_of(read_json(run_dir / RUN_JSON)) is not None:
-        (settings.slurm or slurm.SlurmLauncher()).resume(run_dir)
+        backend = settings.slurm or slurm.SlurmLauncher()
+    if is_reserved_only(run_dir):
+        backend.relaunch(run_dir, first_launch_request(run_dir))
     else:
-        settings.launcher.resume(run_dir)
+        backend.resume(run_dir)
+
+
+def resume_problem(run_dir: Path) -> str | None:
+    """Why `r` cannot work on this run, or None: a resume needs its `config.yaml` and `last.ckpt`; a
+    run that never started needs the launch recorded in its `run.json`."""
+    if is_reserved_only(run_dir):
+        return None if (run_dir / RUN_JSON).is_file() else f"{run_dir / RUN_JSON} is missing"
+    if not (run_dir / CONFIG_FILE).is_file():
+        return f"{run_dir / CONFIG_FILE} is missing"
+    if not (run_dir / CKPT_DIR / LAST_CKPT).is_file():
+        return "it has no last.ckpt (it ended before its first checkpoint): fork it (f) to start again"
+    return None
 
 
 def handle(run_dir: Path, pid: Any = None, create_time: Any = None) -> RunHandle | None:

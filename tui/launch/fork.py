@@ -8,19 +8,23 @@ always starts from exactly what ran. Torch- and Textual-free.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torchx.config import ConfigError, load_config
-from torchx.experiment import CONFIG_FILE, default_run_name
+from torchx.experiment import CONFIG_FILE, RUN_JSON, default_run_name
+from tui.errors import LaunchError
 from tui.launch.local import Launcher
-from tui.launch.request import cpu_ddp_overrides
-from tui.launch.slurm import SlurmLauncher, SlurmSpec
+from tui.launch.request import LaunchRequest, cpu_ddp_overrides
+from tui.launch.slurm import SlurmLauncher, SlurmSpec, spec_from_record
 from tui.run.files import first_argv, first_launch
 
 VALUE_FLAGS = frozenset({"--config", "--name", "--save-dir", "--gpu", "--resume"})
+_OVERRIDE = re.compile(r"[A-Za-z_][\w.\[\]-]*=.*", re.S)
+_GPUS = re.compile(r"\d+(,\d+)*")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,42 @@ def fork_prefill(run_dir: Path, now: float | None = None) -> ForkPrefill:
     stem = source.stem if source is not None else run_dir.name
     line = shlex.join(without_launcher_overrides(launch, overrides))
     return ForkPrefill(config, line, default_run_name(f"{stem}.yaml", now=now), note)
+
+
+def first_launch_request(run_dir: Path) -> LaunchRequest:
+    """The run's first launch as a request for the same name and save dir, rebuilt from `run.json`'s
+    fields and checked as the dialog checks what it is given: the config is a file, each override is
+    `key.path=value`, the devices are GPU indices, CPU ranks or Slurm fields that pass the dialog's
+    checks. LaunchError names what is wrong. `r` relaunches a run killed before it started with it."""
+    launch, argv = first_launch(run_dir), first_argv(run_dir)
+    where = run_dir / RUN_JSON
+    config, overrides = split_argv(argv)
+    if not config or not Path(config).is_file():
+        raise LaunchError(f"{where}: its config {config!r} is not a file")
+    own = without_launcher_overrides(launch, overrides)
+    bad = next((o for o in own if not _OVERRIDE.fullmatch(o)), None)
+    if bad is not None:
+        raise LaunchError(f"{where}: {bad!r} is not an override (key.path=value)")
+    slurm = None
+    if launch.get("backend") == SlurmLauncher.name:
+        try:
+            slurm = spec_from_record(launch.get("slurm"))
+        except ValueError as exc:
+            raise LaunchError(f"{where}: its 'slurm' fields are damaged: {exc}") from None
+    gpus, cpus = devices_of(argv, overrides)
+    return LaunchRequest(Path(config), run_dir.name, run_dir.parent, gpus, cpus, tuple(own), slurm)
+
+
+def devices_of(argv: list[str], overrides: list[str]) -> tuple[tuple[int, ...], int]:
+    """(GPU indices, CPU DDP ranks) a local launch chose: its `--gpu`, or the CPU DDP overrides it added
+    ahead of the user's (`cpu_ddp_overrides`)."""
+    gpu = argv[argv.index("--gpu") + 1] if "--gpu" in argv[:-1] else None
+    if gpu is not None and _GPUS.fullmatch(gpu):
+        return tuple(int(g) for g in gpu.split(",")), 1
+    ranks = overrides[1].removeprefix("trainer_params.devices=") if len(overrides) >= 3 else ""
+    if gpu is None and ranks.isdigit() and overrides[:3] == cpu_ddp_overrides(int(ranks)):
+        return (), int(ranks)
+    return (), 1
 
 
 def split_argv(argv: list[str]) -> tuple[str | None, list[str]]:

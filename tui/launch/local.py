@@ -20,7 +20,14 @@ import psutil
 
 from torchx.experiment import RUN_JSON, STDOUT_FILE, read_json
 from tui.errors import LaunchError
-from tui.launch.request import LaunchRequest, launch_in_new_dir, reservation_env, with_history, write_run_json
+from tui.launch.request import (
+    LaunchRequest,
+    launch_in_new_dir,
+    new_token,
+    reservation_env,
+    with_history,
+    write_run_json,
+)
 from tui.run.processes import ENTRY_MODULES, process_alive
 
 DEFAULT_ENTRY = (sys.executable, "-m", "torchx.train_pl")
@@ -38,20 +45,33 @@ class Launcher:
 
     def launch(self, request: LaunchRequest) -> Path:
         """Reserve the directory, spawn the trainer, write `run.json`; raises LaunchError."""
-        flags, device_overrides = request.device_args()
-        argv = [*self.entry, "--config", str(request.config), "--name", request.name,
-                "--save-dir", str(request.save_dir), *flags, *device_overrides, *request.overrides]
         return launch_in_new_dir(request, lambda run_dir, token: self._spawn(
-            run_dir, argv, request.gpus_label(), previous=None, token=token))
+            run_dir, self._argv(request), request.gpus_label(), previous=None, token=token))
+
+    def relaunch(self, run_dir: Path, request: LaunchRequest) -> None:
+        """Start a run that never started (killed before its `start`) again in its own directory."""
+        previous = self._not_running(run_dir)
+        self._spawn(run_dir, self._argv(request), request.gpus_label(), previous, new_token())
+
+    def _argv(self, request: LaunchRequest) -> list[str]:
+        flags, device_overrides = request.device_args()
+        return [*self.entry, "--config", str(request.config), "--name", request.name,
+                "--save-dir", str(request.save_dir), *flags, *device_overrides, *request.overrides]
 
     def resume(self, run_dir: Path) -> None:
         """Relaunch a settled run in its own directory with `--resume <name>`."""
-        previous = read_json(run_dir / RUN_JSON)
-        if previous and process_alive(previous.get("pid"), previous.get("create_time")):
-            raise LaunchError(f"run '{run_dir.name}' is still running (pid {previous['pid']})")
+        previous = self._not_running(run_dir)
         argv = resume_argv(self.entry, run_dir, previous)
         gpus = (previous or {}).get("gpus", "")
         self._spawn(run_dir, argv, gpus, previous=previous)
+
+    @staticmethod
+    def _not_running(run_dir: Path) -> dict[str, Any] | None:
+        """The run's `run.json`; LaunchError while the process it names still runs."""
+        previous = read_json(run_dir / RUN_JSON)
+        if previous and process_alive(previous.get("pid"), previous.get("create_time")):
+            raise LaunchError(f"run '{run_dir.name}' is still running (pid {previous['pid']})")
+        return previous
 
     def _spawn(self, run_dir: Path, argv: list[str], gpus: Any, previous: dict[str, Any] | None,
                token: str | None = None) -> None:

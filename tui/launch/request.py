@@ -65,11 +65,16 @@ def launch_in_new_dir(request: LaunchRequest, start: Callable[[Path, str], None]
     except (RunDirError, OSError) as exc:
         raise LaunchError(str(exc)) from None
     try:
-        start(run_dir, secrets.token_hex(16))
+        start(run_dir, new_token())
     except LaunchError:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
     return run_dir
+
+
+def new_token() -> str:
+    """A reservation's token: what only the launched child knows besides `run.json`."""
+    return secrets.token_hex(16)
 
 
 def reservation_env(token: str | None, base: dict[str, str] | None = None) -> dict[str, str]:

@@ -24,7 +24,14 @@ from typing import Any, ClassVar
 from torchx.experiment import RUN_JSON, SLURM_SCRIPT, read_json
 from torchx.stopping import REQUEUE_EXIT
 from tui.errors import LaunchError
-from tui.launch.request import LaunchRequest, launch_in_new_dir, reservation_env, with_history, write_run_json
+from tui.launch.request import (
+    LaunchRequest,
+    launch_in_new_dir,
+    new_token,
+    reservation_env,
+    with_history,
+    write_run_json,
+)
 from tui.run.jobs import OUTPUT_FILE, job_of, job_state, slurm_command
 from tui.run.status import SLURM, job_active
 
@@ -197,18 +204,18 @@ class SlurmLauncher:
 
     def launch(self, request: LaunchRequest) -> Path:
         """Reserve the directory, submit the job, write `run.json`; raises LaunchError."""
-        args = ["--config", str(request.config), "--name", request.name,
-                "--save-dir", str(request.save_dir.resolve()), *request.overrides]
+        return launch_in_new_dir(request, lambda run_dir, token: self._submit(
+            run_dir, _launch_args(request), request.slurm or SlurmSpec(), None, token=token))
+
+    def relaunch(self, run_dir: Path, request: LaunchRequest) -> None:
+        """Submit a run that never started (cancelled or killed before its `start`) again."""
+        previous = self._not_active(run_dir)
         spec = request.slurm or SlurmSpec()
-        return launch_in_new_dir(request, lambda run_dir, token: self._submit(run_dir, args, spec, None,
-                                                                               token=token))
+        self._submit(run_dir, _launch_args(request), spec, previous, token=new_token())
 
     def resume(self, run_dir: Path) -> None:
         """Submit the run again with `--resume <name>`, with the Slurm fields it was launched with."""
-        previous = read_json(run_dir / RUN_JSON) or {}
-        job = job_of(previous)
-        if job is not None and job_active(state := job_state(job.job_id)):
-            raise LaunchError(f"run '{run_dir.name}' is still {state.lower()} as Slurm job {job.job_id}")
+        previous = self._not_active(run_dir)
         try:
             spec = spec_from_record(previous.get("slurm"))
         except ValueError as exc:
@@ -216,6 +223,15 @@ class SlurmLauncher:
         args = ["--resume", run_dir.name, "--save-dir", str(run_dir.parent.resolve())]
         workdir = Path(previous.get("workdir") or self.workdir)
         self._submit(run_dir, args, spec, previous, workdir if workdir.is_dir() else self.workdir)
+
+    @staticmethod
+    def _not_active(run_dir: Path) -> dict[str, Any]:
+        """The run's `run.json`; LaunchError while its job is queued or running."""
+        previous = read_json(run_dir / RUN_JSON) or {}
+        job = job_of(previous)
+        if job is not None and job_active(state := job_state(job.job_id)):
+            raise LaunchError(f"run '{run_dir.name}' is still {state.lower()} as Slurm job {job.job_id}")
+        return previous
 
     def _submit(self, run_dir: Path, args: list[str], spec: SlurmSpec, previous: dict[str, Any] | None,
                 workdir: Path | None = None, token: str | None = None) -> None:
@@ -226,3 +242,9 @@ class SlurmLauncher:
                   "create_time": None, "backend": self.name, "job_id": job_id, "slurm": asdict(spec),
                   "workdir": str(workdir), "reservation": token}
         write_run_json(run_dir, with_history(launch, previous))
+
+
+def _launch_args(request: LaunchRequest) -> list[str]:
+    """The entry's arguments of a new run (the devices come from the Slurm fields)."""
+    return ["--config", str(request.config), "--name", request.name,
+            "--save-dir", str(request.save_dir.resolve()), *request.overrides]
