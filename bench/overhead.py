@@ -1,8 +1,8 @@
 """Framework overhead per training step: torchx's two entries against a hand-written PyTorch loop.
 
-Run from the repository root: `.venv/bin/python bench/overhead.py [--reps N] [--threads T] [--clock
-cpu|wall] [--quick]`: 24 short training processes, about 8 minutes on a 2-core machine busy with other
-jobs (load average 5-7), less when idle; `--quick` runs one repetition of fewer epochs (about 2.5).
+Run from the repository root: `.venv/bin/python bench/overhead.py [--reps N] [--max-reps M] [--threads T]
+[--clock cpu|wall] [--workloads mlp,cnn] [--quick]`: 10 short training processes a repetition (about 2.5
+minutes on the 2-core machine), 3 to 15 repetitions; `--quick` runs two repetitions of fewer epochs.
 
 Five variants train the same model on the same data loader with the same optimizer, batch size and
 number of steps, on the CPU:
@@ -34,10 +34,16 @@ Trainer (through one callback) keep their stamps in memory and write the same ev
 time per step is the median, over its 5-step windows, of window time / 5, counting only windows inside
 one epoch and skipping the first epoch. So process start, imports, data set-up, warm-up and every epoch
 boundary (validation, checkpoints, scheduler, loader restart) are left out: the figure is the steady
-cost of one training step, data loading included. Repetitions are interleaved (baseline, plain,
-lightning_raw, lightning_logged, lightning; then the same with the order rotated) so that machine noise
-hits all variants alike; a variant's time is the median over repetitions, and ratios are to the
-baseline of the same run.
+cost of one training step, data loading included.
+
+Repetitions are interleaved (baseline, plain, lightning_raw, lightning_logged, lightning; then the same
+with the order rotated), so the runs of one repetition are minutes apart at most and no variant always
+follows another. A ratio is taken within each repetition (variant / reference of the same repetition,
+which cancels the machine's drift between repetitions) and summarised as the geometric mean of those
+ratios with a 95 % t-interval (on their logarithms). After `--reps` repetitions (default 3) the bench
+goes on, up to `--max-reps` (default 15), while any target's interval still contains its limit.
+Stopping once decided makes a verdict slightly likelier than the nominal 95 % says; `--max-reps` equal
+to `--reps` fixes the count.
 
 The clock is the process's CPU time by default (`--clock cpu`): on a shared machine it leaves out the
 time a process waits for a core, which wall time counts at random. These runs are single-threaded and do
@@ -45,15 +51,18 @@ no blocking I/O in the timed window, so on an idle machine the two should agree;
 work of any helper thread (TensorBoard's writer), which can only overstate an entry's overhead.
 
 Targets: `plain` <= 1.05x the baseline on `mlp` and <= 1.01x on `cnn`; `lightning` <= 1.03x
-`lightning_raw` (and, for torchx's callbacks alone, <= 1.03x `lightning_logged`). The table says
-whether each holds; the last line printed is one JSON object of ratios to the baseline:
-`{"mlp": {"plain": r, "lightning_raw": r, "lightning_logged": r, "lightning": r}, "cnn": {...}}`.
+`lightning_raw` (and, for torchx's callbacks alone, <= 1.03x `lightning_logged`). Each is "met" only
+when its whole interval lies at or below the limit, "MISSED" when the whole interval lies above it, and
+otherwise "no verdict: interval [a, b] spans the limit": the machine's noise did not allow one. The last
+line printed is one JSON object: `{"ratios": {workload: {variant: {value, low, high}}}, "targets":
+[{workload, ratio, value, low, high, limit, verdict}]}`, ratios to the baseline of the same repetition.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -61,7 +70,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +108,7 @@ WORKLOADS = (
 @dataclass(frozen=True)
 class Settings:
     reps: int
+    max_reps: int
     quick: bool
     threads: int
     clock: str
@@ -145,45 +155,99 @@ def step_time(events_file: Path, clock: str) -> float:
 
 
 def measure(settings: Settings, tmp: Path) -> Times:
-    """Seconds per step for each workload, variant and repetition; variants interleaved."""
+    """Seconds per step for each workload, variant and repetition; variants interleaved. At least
+    `reps` repetitions, then more (up to `max_reps`) while a target's interval still spans its limit."""
     chosen = [w for w in WORKLOADS if w.name in settings.workloads]
     configs = {w.name: write_config(w, w.quick_epochs if settings.quick else w.epochs, tmp) for w in chosen}
     times: Times = {w.name: {v: [] for v in VARIANTS} for w in chosen}
-    for rep in range(settings.reps):
+    rep = 0
+    while rep < settings.reps or (rep < settings.max_reps and undecided(times)):
         order = VARIANTS[rep % len(VARIANTS):] + VARIANTS[:rep % len(VARIANTS)]
         for workload, config in configs.items():
             for variant in order:
                 seconds = run_variant(variant, config, tmp / f"{workload}-{variant}-{rep}", settings)
                 times[workload][variant].append(seconds)
-                print(f"rep {rep + 1}/{settings.reps} {workload:<4}{variant:<14}{seconds * 1e3:8.3f} ms/step",
-                      file=sys.stderr, flush=True)
+                print(f"rep {rep + 1} (of {settings.reps}-{settings.max_reps}) {workload:<4}{variant:<18}"
+                      f"{seconds * 1e3:8.3f} ms/step", file=sys.stderr, flush=True)
+        rep += 1
     return times
 
 
-def ratio(by_variant: dict[str, list[float]], variant: str, reference: str = "baseline") -> float:
-    return statistics.median(by_variant[variant]) / statistics.median(by_variant[reference])
+# --- the figures: ratios of runs of the same repetition, with a 95 % interval
 
 
-def target_note(workload: str, variant: str, by_variant: dict[str, list[float]]) -> str:
-    notes = []
-    for name, reference, limits in TARGETS:
-        if name == variant:
-            value, limit = ratio(by_variant, variant, reference), limits[workload]
-            notes.append(f"{value:.3f}x {reference} (target <= {limit:.2f}x): "
-                         f"{'met' if value <= limit else 'MISSED'}")
-    return "; ".join(notes)
+@dataclass(frozen=True)
+class Ratio:
+    """The geometric mean of per-repetition ratios and its 95 % t-interval (None below 2 repetitions)."""
+
+    value: float
+    low: float | None
+    high: float | None
+
+    def text(self) -> str:
+        span = "" if self.low is None or self.high is None else f" [{self.low:.3f}, {self.high:.3f}]"
+        return f"{self.value:.3f}x{span}"
+
+
+def ratio(by_variant: dict[str, list[float]], variant: str, reference: str = "baseline") -> Ratio:
+    """`variant` over `reference`, repetition by repetition (the two ran minutes apart at most), as a
+    t-interval on the log ratios: machine drift between repetitions cancels, only drift within one
+    repetition is left as noise."""
+    logs = [math.log(a / b) for a, b in zip(by_variant[variant], by_variant[reference], strict=True)]
+    mean = statistics.fmean(logs)
+    if len(logs) < 2:
+        return Ratio(math.exp(mean), None, None)
+    from scipy.stats import t
+
+    half = t.ppf(0.975, len(logs) - 1) * statistics.stdev(logs) / math.sqrt(len(logs))
+    return Ratio(math.exp(mean), math.exp(mean - half), math.exp(mean + half))
+
+
+def verdict(value: Ratio, limit: float) -> str:
+    """met / MISSED only when the whole interval lies on one side of the limit."""
+    if value.low is None or value.high is None:
+        return f"no verdict: {value.value:.3f}x, one repetition gives no interval"
+    if value.high <= limit:
+        return f"met: {value.text()} <= {limit:.2f}"
+    if value.low > limit:
+        return f"MISSED: {value.text()} > {limit:.2f}"
+    return f"no verdict: interval [{value.low:.3f}, {value.high:.3f}] spans the {limit:.2f} target"
+
+
+def target_checks(times: Times) -> list[tuple[str, str, str, Ratio, float]]:
+    """(workload, variant, reference, ratio, limit) for every target of the workloads measured."""
+    return [(workload, variant, reference, ratio(by_variant, variant, reference), limits[workload])
+            for workload, by_variant in times.items() for variant, reference, limits in TARGETS
+            if by_variant[variant]]
+
+
+def undecided(times: Times) -> bool:
+    return any(verdict(value, limit).startswith("no verdict") for *_, value, limit in target_checks(times))
 
 
 def print_table(times: Times, settings: Settings) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"time per training step ({settings.clock} clock, {settings.threads} thread(s), median of "
-          f"{settings.reps} repetition(s) [min-max]; load average {load} on {os.cpu_count()} CPUs)")
-    print(f"{'workload':<10}{'variant':<18}{'ms/step':>8}  {'range':<17}{'x baseline':>10}  target")
+    reps = len(next(iter(next(iter(times.values())).values())))
+    print(f"time per training step ({settings.clock} clock, {settings.threads} thread(s), {reps} interleaved "
+          f"repetition(s); load average {load} on {os.cpu_count()} CPUs)")
+    print(f"{'workload':<10}{'variant':<18}{'ms/step':>8}  {'range':<17}x baseline [95 % interval]")
     for workload, by_variant in times.items():
         for variant, seconds in by_variant.items():
             spread = f"[{min(seconds) * 1e3:.3f}-{max(seconds) * 1e3:.3f}]"
             print(f"{workload:<10}{variant:<18}{statistics.median(seconds) * 1e3:8.3f}  {spread:<17}"
-                  f"{ratio(by_variant, variant):9.3f}x  {target_note(workload, variant, by_variant)}")
+                  f"{ratio(by_variant, variant).text()}")
+    print("targets (95 % interval of the per-repetition ratios):")
+    for workload, variant, reference, value, limit in target_checks(times):
+        print(f"  {workload:<5}{variant} / {reference}: {verdict(value, limit)}")
+
+
+def figures(times: Times) -> dict[str, Any]:
+    """The JSON line: every ratio to the baseline, then every target's ratio, interval and verdict."""
+    ratios = {w: {v: asdict(ratio(by_v, v)) for v in VARIANTS[1:]} for w, by_v in times.items()}
+    targets = [{"workload": w, "ratio": f"{v}/{r}", **asdict(value), "limit": limit,
+                "verdict": verdict(value, limit).split(":")[0]}
+               for w, v, r, value, limit in target_checks(times)]
+    return {"ratios": ratios, "targets": targets}
 
 
 # --- the worker side: one variant in this process (`--worker`) ---
@@ -292,7 +356,9 @@ def worker(variant: str, config_path: Path, run_dir: Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/overhead.py", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--reps", type=int, help="interleaved repetitions (default 3; 1 with --quick)")
+    parser.add_argument("--reps", type=int, help="interleaved repetitions, at least (default 3; 2 --quick)")
+    parser.add_argument("--max-reps", type=int, help="at most, while a target's interval spans its limit "
+                        "(default 15; --reps with --quick)")
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every variant (default 1)")
     parser.add_argument("--clock", choices=CLOCKS, default="cpu", help="process CPU time or wall time")
     parser.add_argument("--quick", action="store_true", help="fewer epochs: a smoke run")
@@ -313,12 +379,13 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(workloads) - {w.name for w in WORKLOADS})
     if unknown:
         raise SystemExit(f"bench/overhead.py: --workloads: unknown {', '.join(unknown)}")
-    reps = args.reps or (1 if args.quick else 3)
-    settings = Settings(reps, args.quick, args.threads, args.clock, workloads)
+    reps = args.reps or (2 if args.quick else 3)
+    max_reps = max(reps, args.max_reps or (reps if args.quick else 15))
+    settings = Settings(reps, max_reps, args.quick, args.threads, args.clock, workloads)
     with tempfile.TemporaryDirectory(prefix="torchx-bench-") as tmp:
         times = measure(settings, Path(tmp))
     print_table(times, settings)
-    print(json.dumps({w: {v: round(ratio(by_v, v), 4) for v in VARIANTS[1:]} for w, by_v in times.items()}))
+    print(json.dumps(figures(times), default=str))
 
 
 if __name__ == "__main__":

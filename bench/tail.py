@@ -1,6 +1,6 @@
-"""Run-view figures: open a 1 GB events.jsonl, follow a run writing 100 events/s, ETA accuracy.
+"""Run-view figures: open a 1 GB events.jsonl, follow a run writing 100 events/s.
 
-    python bench/tail.py [--size-gb 1] [--follow-s 20] [--eta-runs 3]
+    python bench/tail.py [--size-gb 1] [--follow-s 20]
 
 1. open: a fresh process opens a run whose `events.jsonl` is `--size-gb` GB (millions of step events)
    as the view does (`RunWatch.poll`: events, logs, status, checkpoints) — time to the first full
@@ -8,9 +8,8 @@
 2. follow: the app, headless, shows the run view of a run a writer process feeds at 100 events/s;
    CPU time of the whole app process (UI, workers, NVML sampler) over `--follow-s` seconds
    (target: < 10% of one core).
-3. ETA: the default config trains for real on CPU (`--eta-runs` times); the total time the view
-   predicted at 10% of the steps (elapsed + ETA) against the actual total, from the `start` to the
-   `end` event (target: within 10%); the median run's figures and every run's error.
+
+The ETA the view shows is measured on real-length runs by `bench/eta.py`.
 
 The last line printed is one JSON object with the figures.
 """
@@ -138,41 +137,10 @@ async def follow_cpu(save: Path, seconds: float) -> dict[str, float]:
     return {"follow_cpu_percent": 100.0 * cpu / wall, "follow_events_per_s": (last - first) / wall}
 
 
-def eta_accuracy(save: Path, name: str) -> dict[str, float]:
-    from torchx.events import read_events
-    from tui.live.data import predicted_total_s
-
-    cmd = [sys.executable, "-m", "torchx.train_pl", "--config", "configs/digits-classification.yaml",
-           "--save-dir", str(save), "--name", name, "--gpu", "cpu"]
-    subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   stdin=subprocess.DEVNULL, timeout=1800)
-    events, _ = read_events(save / name / "events.jsonl")
-    predicted = predicted_total_s(events, 0.1)
-    end = next(e for e in reversed(events) if e["event"] == "end")
-    start = next(e for e in events if e["event"] == "start")
-    actual = end["time"] - start["time"]
-    assert predicted is not None
-    return {"eta_at_10pct_elapsed_s": predicted[0], "eta_predicted_total_s": predicted[1],
-            "eta_actual_total_s": actual, "eta_error_percent": 100.0 * (predicted[1] - actual) / actual}
-
-
-def eta_runs(save: Path, runs: int) -> dict[str, object]:
-    """`runs` trainings; the figures of the median one by error, and every error (a shared machine's
-    load changes within a run of seconds, so one run says little)."""
-    results = [eta_accuracy(save, f"eta-{i}") for i in range(runs)]
-    for r in results:
-        print(f"ETA at 10%: predicted {r['eta_predicted_total_s']:.1f} s, actual "
-              f"{r['eta_actual_total_s']:.1f} s ({r['eta_error_percent']:+.1f}%)")
-    median = sorted(results, key=lambda r: r["eta_error_percent"])[len(results) // 2]
-    return {**median, "eta_errors_percent": [round(r["eta_error_percent"], 1) for r in results],
-            "load_avg_1min": os.getloadavg()[0]}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-gb", type=float, default=1.0)
     parser.add_argument("--follow-s", type=float, default=20.0)
-    parser.add_argument("--eta-runs", type=int, default=3, help="trainings for the ETA figure (0: none)")
     args = parser.parse_args()
     figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -193,8 +161,6 @@ def main() -> None:
         figures.update(asyncio.run(follow_cpu(save, args.follow_s)))
         print(f"follow: {figures['follow_cpu_percent']:.1f}% of a core at "
               f"{figures['follow_events_per_s']:.0f} events/s")
-        if args.eta_runs:
-            figures.update(eta_runs(save, args.eta_runs))
     figures["max_rss_bench_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}))
 
