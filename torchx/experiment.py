@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from torchx.errors import UserError
+from torchx.reading import read_regular
 
 CONFIG_FILE = "config.yaml"
 EVENTS_FILE = "events.jsonl"
@@ -139,11 +140,11 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """A JSON object file, or None when missing or damaged."""
+    """A JSON object file, or None when missing or damaged; only a regular file of at most
+    `reading.MAX_SMALL_FILE` bytes, opened without blocking (a FIFO or `/dev/zero` is damaged too)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            obj = json.loads(f.read())
-    except (OSError, ValueError):
+        obj = json.loads(read_regular(path))
+    except (OSError, ValueError, RecursionError):
         return None
     return obj if isinstance(obj, dict) else None
 
@@ -177,10 +178,19 @@ def snapshot_code(run_dir: Path, package_dir: Path, configs: list[Path]) -> None
 
 
 def run_dir_names(save_dir: str | os.PathLike[str]) -> list[str]:
-    """The name of every directory directly under the save dir (hidden ones, like `.trash`, excluded);
-    names, not paths: a 10,000-run save dir lists in milliseconds."""
+    """The name of every directory directly under the save dir (hidden ones, like `.trash`, excluded),
+    and of every link there that leads nowhere (a loop, a target gone): a row saying so beats a run
+    that silently vanished. Names, not paths: a 10,000-run save dir lists in milliseconds. Empty when
+    the save dir is missing or unreadable."""
     try:
         with os.scandir(save_dir) as entries:
-            return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
-    except FileNotFoundError:
+            return [e.name for e in entries if not e.name.startswith(".") and _run_dir_entry(e)]
+    except OSError:
         return []
+
+
+def _run_dir_entry(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir() or (entry.is_symlink() and not os.path.exists(entry.path))
+    except OSError:  # a link loop: `is_dir` raises ELOOP
+        return True

@@ -38,8 +38,16 @@ def read_regular(path: str | os.PathLike[str], limit: int = MAX_SMALL_FILE) -> b
     """The whole content of a regular file of at most `limit` bytes; NotRegularFile (an OSError)
     for anything else, FileNotFoundError and other OSErrors as `open` raises them."""
     fd = open_regular(path)
-    with os.fdopen(fd, "rb") as f:
-        data = f.read(limit + 1)
+    try:
+        size = os.fstat(fd).st_size
+        data = os.read(fd, min(size, limit) + 1)  # `read(n)` allocates n bytes: the file's size, not the cap
+        while size < len(data) <= limit:  # more than `stat` said (a growing file, /proc): on to the cap
+            more = os.read(fd, limit + 1 - len(data))
+            if not more:
+                break
+            data += more
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise NotRegularFile(f"{os.fspath(path)}: larger than {limit:,} bytes")
     return data
@@ -56,3 +64,20 @@ def _kind(mode: int) -> str:
         if test(mode):
             return name
     return "not a file"
+
+
+def reason(exc: OSError) -> str:
+    """Why a read failed, without the path (the caller names the file in its own words):
+    `not a regular file (a FIFO)`, `larger than 4,194,304 bytes`, `Permission denied`."""
+    if isinstance(exc, NotRegularFile):
+        return str(exc).rsplit(": ", 1)[-1]
+    return exc.strerror or exc.__class__.__name__
+
+
+def open_if_changed(path: str | os.PathLike[str], known_size: int | None) -> int | None:
+    """`open_regular(path)`, or None without opening anything when `path` is a regular file of
+    `known_size` bytes: a tailer's idle tick costs one `stat`."""
+    seen = os.stat(path)
+    if stat.S_ISREG(seen.st_mode) and seen.st_size == known_size:
+        return None
+    return open_regular(path)

@@ -40,6 +40,25 @@ STATUS_STYLES = {
 """The Rich style of each status, wherever a status is shown."""
 
 
+_UNPRINTABLE = {**{c: "\ufffd" for c in (*range(32), 127)}, 9: " ", 10: "␤", 13: "␤", 0x85: "␤",
+                 0x2028: "␤", 0x2029: "␤"}
+
+
+def printable(text: str) -> str:
+    """`text` on one line: a newline (a directory may be named `a\nb`) shows as `␤`, any other control
+    character as `\ufffd`, so a name or a reason never breaks a row or a header."""
+    return text.translate(_UNPRINTABLE)
+
+
+def problem_text(row: RunRow) -> str:
+    """The line under the runs table for the selected row: why it is damaged or its log's first bad
+    line (`! events.jsonl: not a regular file (a FIFO)`), else why its meta.yaml cannot be read;
+    empty when there is nothing wrong."""
+    if row.problem:
+        return printable(f"! {row.problem}")
+    return printable(f"!meta {row.meta_error}") if row.meta_error else ""
+
+
 def status_text(row: RunRow) -> str:
     symbol = STATUS_SYMBOLS.get(row.status, "·")
     mark = "!" if row.bad_lines and row.status != "damaged" else ""
@@ -158,10 +177,11 @@ def name_text(row: RunRow, width: int = NAME_WIDTH) -> str:
     the marks take at most half the cell, so the name keeps its end (a timestamp)."""
     marks = " ".join(f"#{tag}" for tag in row.tags)
     marks += " ✎" * bool(row.note) + " !meta" * bool(row.meta_error)
+    name = printable(row.name)
     if not marks:
-        return clip(row.name, width, middle=True)
+        return clip(name, width, middle=True)
     marks = clip(marks.strip(), width // 2)
-    return f"{clip(row.name, width - len(marks) - 1, middle=True)} {marks}"
+    return f"{clip(name, width - len(marks) - 1, middle=True)} {marks}"
 
 
 def row_cells(row: RunRow, now: float) -> tuple[str, ...]:
@@ -193,7 +213,7 @@ def error_text(error: Any) -> str:
 
 def title_line(name: str, status: str, config: str, host: str, gpus: str) -> str:
     symbol = STATUS_SYMBOLS.get(status, "·")
-    parts = [f"{symbol} {status}", name, config and f"config {config}", host and f"host {host}",
+    parts = [f"{symbol} {status}", printable(name), config and f"config {config}", host and f"host {host}",
              gpus and f"GPUs {gpus}"]
     return "  ".join(p for p in parts if p)
 

@@ -77,7 +77,7 @@ def test_settled_run_costs_no_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     make_run(tmp_path, "done", "finished")
     scanner = RunsScanner(tmp_path)
     scanner.poll()
-    monkeypatch.setattr("tui.table.scanner.read_json", lambda path: pytest.fail("re-read run.json"))
+    monkeypatch.setattr("tui.table.scanner.read_run_json", lambda path: pytest.fail("re-read run.json"))
     monkeypatch.setattr(EventReader, "iter_new", lambda self: pytest.fail("re-read events"))
     assert scanner.poll() == ([], [])
 
@@ -108,7 +108,8 @@ def test_damaged_and_foreign_directories(tmp_path: Path) -> None:
     (tmp_path / "file.txt").write_text("not a directory")
     rows = by_name(RunsScanner(tmp_path).poll()[0])
     assert set(rows) == {"notes", "garbage", "half", "badjson"}
-    assert rows["notes"].status == NOT_A_RUN and rows["badjson"].status == NOT_A_RUN
+    assert rows["notes"].status == NOT_A_RUN and rows["badjson"].status == "damaged"
+    assert rows["badjson"].problem == "run.json: not JSON (JSONDecodeError)"
     assert rows["garbage"].status == "damaged" and rows["garbage"].bad_lines == 2
     assert rows["half"].status == "finished" and rows["half"].bad_lines == 1
     assert row_cells(rows["half"], T0)[1] == "✔ finished!"

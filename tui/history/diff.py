@@ -3,7 +3,9 @@ and their git state and versions.
 
 Each function returns plain rows that the diff screen only colours. Reads are bounded (a file over
 `MAX_FILE_BYTES` is not diffed, the whole code diff stops at `MAX_DIFF_LINES`), so a large `src/`
-costs a worker a moment and the UI nothing. Torch- and Textual-free.
+costs a worker a moment and the UI nothing; only regular files are opened, without blocking
+(`torchx.reading`), and whatever cannot be read becomes a note or a config error, never an exception.
+Torch- and Textual-free.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from typing import Any
 
 import yaml
 
-from torchx.experiment import SRC_DIR, read_json
-from tui.run.files import first_start, flatten, load_run_config, reproduce
+from torchx.experiment import SRC_DIR
+from torchx.reading import open_regular, read_regular, reason
+from tui.run.files import first_start, flatten, load_run_config, read_json_object, reproduce
 
 CHANGED, ADDED, REMOVED, SAME = "changed", "added", "removed", "same"
 GIT_FILES = frozenset({"git.json", "git.diff"})
 """The snapshot's git record: compared on the git tab, not as code."""
 MAX_FILE_BYTES = 1 << 20
+MAX_GIT_DIFF_BYTES = 64 << 20
+"""The uncommitted diff is hashed, not shown: a large one is still read, up to this."""
 MAX_DIFF_LINES = 5000
 NOT_SHOWN = "diff not shown"
 
@@ -92,7 +97,7 @@ def src_files(src: Path) -> dict[str, Path]:
 def diff_src(a_dir: Path, b_dir: Path) -> SrcDiff:
     """The code snapshots of two runs compared file by file, a unified diff per changed text file."""
     a_src, b_src = a_dir / SRC_DIR, b_dir / SRC_DIR
-    missing = tuple(d.name for d in (a_dir, b_dir) if not (d / SRC_DIR).is_dir())
+    missing = tuple(d.name for d in (a_dir, b_dir) if not os.path.isdir(d / SRC_DIR))  # unreadable: missing
     a_files, b_files = src_files(a_src), src_files(b_src)
     files: list[FileDiff] = []
     same, budget = 0, MAX_DIFF_LINES
@@ -120,9 +125,9 @@ def _file_diff(rel: str, a: Path, b: Path, budget: int) -> FileDiff | None:
             if a_size == b_size and _same_bytes(a, b):
                 return None
             return FileDiff(rel, CHANGED, note=f"not diffed: over {MAX_FILE_BYTES >> 20} MiB")
-        a_bytes, b_bytes = a.read_bytes(), b.read_bytes()
+        a_bytes, b_bytes = read_regular(a, MAX_FILE_BYTES), read_regular(b, MAX_FILE_BYTES)
     except OSError as exc:
-        return FileDiff(rel, CHANGED, note=f"unreadable: {exc.strerror or exc}")
+        return FileDiff(rel, CHANGED, note=f"unreadable: {reason(exc)}")
     if a_bytes == b_bytes:
         return None
     a_text, b_text = _text(a_bytes), _text(b_bytes)
@@ -136,7 +141,7 @@ def _file_diff(rel: str, a: Path, b: Path, budget: int) -> FileDiff | None:
 
 
 def _same_bytes(a: Path, b: Path, block: int = 1 << 20) -> bool:
-    with open(a, "rb") as fa, open(b, "rb") as fb:
+    with os.fdopen(open_regular(a), "rb") as fa, os.fdopen(open_regular(b), "rb") as fb:
         while True:
             x, y = fa.read(block), fb.read(block)
             if x != y:
@@ -167,7 +172,7 @@ def git_rows(a_dir: Path, b_dir: Path) -> list[KeyDiff]:
 def _git_facts(run_dir: Path) -> dict[str, str]:
     start = first_start(run_dir)
     card = reproduce(run_dir, start.get("argv"), start.get("entry"))
-    record = read_json(run_dir / SRC_DIR / "git.json") or {}
+    record = read_json_object(run_dir / SRC_DIR / "git.json")[0] or {}
     status = record.get("status")
     changed = len(status.splitlines()) if isinstance(status, str) else None
     versions = start.get("versions")
@@ -189,7 +194,7 @@ def _git_facts(run_dir: Path) -> dict[str, str]:
 def _diff_digest(path: Path) -> str:
     """`none`, or the size of the uncommitted diff and a short hash (equal hashes: the same changes)."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_GIT_DIFF_BYTES)
     except OSError:
         return "?"
     if not data.strip():
@@ -214,7 +219,10 @@ def diff_runs(a_dir: Path, b_dir: Path) -> RunsDiff:
     (a_config, a_error), (b_config, b_error) = load_run_config(a_dir), load_run_config(b_dir)
     rows: list[KeyDiff] = []
     if a_config is not None and b_config is not None:
-        rows = diff_configs(a_config, b_config)
+        try:
+            rows = diff_configs(a_config, b_config)
+        except ValueError as exc:  # more keys than `flatten` gives (an alias bomb)
+            a_error = f"config.yaml: {exc}"
     error = "; ".join(e for e in (a_error, b_error) if e) or None
     return RunsDiff(a_dir.name, b_dir.name, tuple(rows), error, diff_src(a_dir, b_dir),
                     tuple(git_rows(a_dir, b_dir)))

@@ -5,7 +5,9 @@ the head (the `start` event), `probes` evenly spaced step lines from the middle 
 downsampled plots) and the tail (the latest numbers) are read, and that view is shown at once. A
 backfill then scans the middle in chunks, a little per `poll`, for the events that are not steps
 (epochs, checkpoints, restarts) and, when done, swaps in a fold that has them all. Memory stays
-bounded throughout: nothing but the folded `RunData` is kept. Torch- and Textual-free.
+bounded throughout: nothing but the folded `RunData` is kept. Only a regular file is opened, without
+blocking (`torchx.reading`), and only events of the schema's types are folded (`events.event_problem`).
+Torch- and Textual-free.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from torchx.events import EventReader
+from torchx.events import MAX_LINE_BYTES, EventReader, event_problem
+from torchx.reading import open_regular
 from tui.live.data import RunData
 
 FULL_READ_BYTES = 8 << 20
-HEAD_BYTES = 1 << 20
+HEAD_BYTES = 2 * MAX_LINE_BYTES
+"""Twice the longest line: a head without a newline is a first line over the cap, and says so."""
 TAIL_BYTES = 1 << 20
 CHUNK_BYTES = 8 << 20
 PROBES = 1024
@@ -42,6 +46,8 @@ class RunLoader:
         self.sparse = False
         self._backfill: Iterator[None] | None = None
         self._live: list[dict[str, Any]] = []
+        self._sparse_readers: tuple[EventReader, ...] = ()
+        """The readers of a large log's head and tail: their bad lines count too."""
 
     def _new_data(self) -> RunData:
         return RunData() if self._capacity is None else RunData(capacity=self._capacity)
@@ -50,27 +56,45 @@ class RunLoader:
     def backfilling(self) -> bool:
         return self._backfill is not None
 
+    @property
+    def bad_lines(self) -> int:
+        return len(self.reader.bad_lines) + sum(len(r.bad_lines) for r in self._sparse_readers)
+
+    @property
+    def problem(self) -> str:
+        """Why the log cannot be read, else its first bad line; empty when it reads well."""
+        return self.reader.first_problem or next((r.first_problem for r in self._sparse_readers
+                                                  if r.first_problem), "")
+
     def open(self) -> RunData:
         try:
-            size = os.stat(self.path).st_size
-        except FileNotFoundError:
-            return self.data
-        if size <= FULL_READ_BYTES:
+            f = os.fdopen(open_regular(self.path), "rb")
+        except OSError:  # missing, or no regular file: the reader's `problem` says which
             self.data.feed(self.reader.read_new())
             return self.data
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            if size > FULL_READ_BYTES:
+                self._open_sparse(f, size)
+                return self.data
+        self.data.feed(self.reader.read_new())
+        return self.data
+
+    def _open_sparse(self, f: Any, size: int) -> None:
         self.sparse = True
-        with open(self.path, "rb") as f:
-            head, head_end = _complete_lines(f, 0, HEAD_BYTES)
-            tail_start = _line_start(f, max(head_end, size - TAIL_BYTES))
-            tail, tail_end = _complete_lines(f, tail_start, size - tail_start)
-            probes = _probe_steps(f, head_end, tail_start, PROBES)
-        parse = EventReader(self.path)
-        head_events = parse.parse_chunk(head)
-        tail_events = parse.parse_chunk(tail)
+        head, head_end = _complete_lines(f, 0, HEAD_BYTES)
+        tail_start = _line_start(f, max(head_end, size - TAIL_BYTES))
+        tail, tail_end = _complete_lines(f, tail_start, size - tail_start)
+        probes = _probe_steps(f, head_end, tail_start, PROBES)
+        if not head:  # no newline in the head: the first line is over the cap (a bad line)
+            f.seek(0)
+            head = f.read(HEAD_BYTES)
+        self._sparse_readers = (EventReader(self.path), EventReader(self.path))
+        head_events = self._sparse_readers[0].parse_chunk(head)
+        tail_events = self._sparse_readers[1].parse_chunk(tail)
         self.data.feed(head_events + [e for _, e in probes] + tail_events)
         self.reader.offset = tail_end
         self._backfill = self._run_backfill(head_events, head_end, tail_start, probes, tail_events)
-        return self.data
 
     def poll(self) -> bool:
         """Fold appended events and advance the backfill; True when `data` changed."""
@@ -98,7 +122,11 @@ class RunLoader:
         exact.feed(head)
         parse = EventReader(self.path)
         pending = list(probes)
-        with open(self.path, "rb") as f:
+        try:
+            f = os.fdopen(open_regular(self.path), "rb")
+        except OSError:  # replaced since it was opened: the sampled view stays
+            return
+        with f:
             offset = start
             while offset < end:
                 chunk_end = _line_start(f, min(end, offset + CHUNK_BYTES))
@@ -178,8 +206,9 @@ def _other_lines(chunk: bytes) -> list[tuple[int, bytes]]:
 
 
 def _parse(line: bytes) -> dict[str, Any] | None:
+    """A probed line's event, if it is one of the schema's types (a bad one is skipped: a sample)."""
     try:
         obj = json.loads(line)
     except (ValueError, RecursionError):
         return None
-    return obj if isinstance(obj, dict) else None
+    return obj if isinstance(obj, dict) and event_problem(obj) is None else None

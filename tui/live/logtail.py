@@ -2,7 +2,8 @@
 
 Opening reads at most the last `start_bytes` of the file, so a huge log opens at once. A torn last
 line waits for its newline; carriage returns (progress bars) keep only the text after the last one;
-a truncated or replaced file is read again from its start. Torch- and Textual-free.
+a truncated or replaced file is read again from its start. Only a regular file is opened, without
+blocking (`torchx.reading`): anything else shows one line saying what it is. Torch- and Textual-free.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import os
 from collections import deque
 from pathlib import Path
+
+from torchx.reading import open_if_changed, reason
 
 MAX_LINES = 5000
 START_BYTES = 512 << 10
@@ -25,24 +28,42 @@ class LogTail:
         self.bytes_read = 0
         self._pending = b""
         self._skip_partial = False
+        self.problem = ""
+        """Why the file cannot be read (shown once as a line of the log); empty when it can."""
 
     def poll(self) -> list[str]:
         """Lines completed since the last poll (also appended to `lines`)."""
         try:
-            size = os.stat(self.path).st_size
-        except OSError:
+            fd = open_if_changed(self.path, self.offset)
+        except FileNotFoundError:
             return []
+        except OSError as exc:
+            return self._unreadable(f"[{self.path.name}: {reason(exc)}]")
+        if fd is None:  # an idle tick: one stat
+            return []
+        try:
+            data = self._read(fd)
+        finally:
+            os.close(fd)
+        self.problem = ""
+        return self._split(data) if data else []
+
+    def _read(self, fd: int) -> bytes:
+        size = os.fstat(fd).st_size
         if self.offset is None or size < self.offset:
             self._reset(size)
         assert self.offset is not None
-        if size == self.offset:
-            return []
-        with open(self.path, "rb") as f:
-            f.seek(self.offset)
-            data = f.read(min(size - self.offset, MAX_READ))
+        data = os.pread(fd, min(size - self.offset, MAX_READ), self.offset) if size > self.offset else b""
         self.offset += len(data)
         self.bytes_read += len(data)
-        return self._split(data)
+        return data
+
+    def _unreadable(self, line: str) -> list[str]:
+        if line == self.problem:
+            return []
+        self.problem = line
+        self.lines.append(line)
+        return [line]
 
     def _reset(self, size: int) -> None:
         first = self.offset is None

@@ -2,7 +2,9 @@
 
 `RunWatch.poll(now)` returns a `RunSnapshot` (immutable: safe to hand to the UI thread) when the
 events or the status changed, plus the log lines completed since the last poll. Processes are
-sampled by `procs()` at the slower process rate. Torch- and Textual-free.
+sampled by `procs()` at the slower process rate. A directory that cannot be read gives a `damaged`
+snapshot whose `problem` says why, and so does any exception a poll meets: the view shows it, and
+its worker (and the app) carry on. Torch- and Textual-free.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from torchx.events import EVENTS_FILE
-from torchx.experiment import LOG_FILE, RUN_JSON, STDOUT_FILE, read_json
+from torchx.experiment import LOG_FILE, RUN_JSON, STDOUT_FILE
 from tui.live.data import MetricRow, Progress, RunData
 from tui.live.loader import RunLoader
 from tui.live.logtail import LogTail
@@ -24,11 +26,12 @@ from tui.run.files import (
     monitor_from_config,
     mtime_ns,
     read_config,
+    read_run_json,
     reproduce,
 )
 from tui.run.jobs import JobStates, job_of, run_job_state
 from tui.run.processes import ProcRow, ProcSampler
-from tui.run.status import run_status
+from tui.run.status import DAMAGED, run_status, story_damage
 from tui.text import gpus_text, reproduce_text
 
 LOG_SOURCES = (LOG_FILE, STDOUT_FILE)
@@ -55,6 +58,8 @@ class RunSnapshot:
     entry: str | None = None
     reproduce: str = ""
     config_text: str = ""
+    problem: str = ""
+    """Why the run is `damaged`, else its log's first bad line (`RunRow.problem`)."""
 
 
 @dataclass
@@ -68,10 +73,12 @@ class RunWatch:
         self.proc_sampler = ProcSampler()
         self.config_text = ""
         self._run_json: dict[str, Any] | None = None
+        self._run_json_problem = ""
         self._run_json_mtime: int | None = None
+        self._failure = ""
         self._ckpt_mtime: int | None = None
         self._ckpts: tuple[Checkpoint, ...] = ()
-        self._last: tuple[int, str, int] | None = None
+        self._last: tuple[int, str, int, str] | None = None
         self._ckpt_events = -1
         self._card_key: tuple[float | None, bool] | None = None
         self._card = ""
@@ -92,7 +99,18 @@ class RunWatch:
     def poll(self, now: float, force: bool = False,
              snapshot: bool = True) -> tuple[RunSnapshot | None, dict[str, list[str]]]:
         """Fold what is new; a snapshot only when something changed (or `force`), and only when
-        `snapshot` (the caller's rate limit: a change not snapshotted now is reported next time)."""
+        `snapshot` (the caller's rate limit: a change not snapshotted now is reported next time).
+        Never raises: an exception becomes a `damaged` snapshot naming it, and the watch stops there
+        (what it had folded may be half a story; opening the view again starts afresh)."""
+        if not self._failure:
+            try:
+                return self._poll(now, force, snapshot)
+            except Exception as exc:  # a reader's bug met by this directory: shown, never the app's exit
+                self._failure, force = f"cannot read: {exc.__class__.__name__}: {exc}"[:200], True
+        return (failed_snapshot(self.run_dir.name, self._failure) if force else None), {}
+
+    def _poll(self, now: float, force: bool,
+              snapshot: bool) -> tuple[RunSnapshot | None, dict[str, list[str]]]:
         if not self._opened:
             self.open()
         self.loader.poll()
@@ -101,7 +119,7 @@ class RunWatch:
         logs = {name: tail.poll() for name, tail in self.logs.items()}
         status = self._status()
         ckpts = self._checkpoints()
-        key = (self.data.version, status, len(ckpts))
+        key = (self.data.version, status, len(ckpts), self._problem())
         if not force and (key == self._last or not snapshot):
             return None, logs
         self._last = key
@@ -109,7 +127,10 @@ class RunWatch:
 
     def procs(self, gpu_mem: dict[int, int] | None = None) -> list[ProcRow]:
         s = self.data.summary
-        return self.proc_sampler.sample(self.run_dir, s.pid, s.create_time, gpu_mem)
+        try:
+            return self.proc_sampler.sample(self.run_dir, s.pid, s.create_time, gpu_mem)
+        except Exception:  # the process table is a detail: a sampling error leaves it empty
+            return []
 
     def snapshot(self, status: str, now: float) -> RunSnapshot:
         data, s = self.data, self.data.summary
@@ -120,12 +141,20 @@ class RunWatch:
             gpus=gpus_text(self._run_json, s.devices),
             progress=data.progress(status, now), error=s.error if isinstance(s.error, dict) else None,
             metrics=tuple(data.metric_rows()), series=series, steps_per_epoch=s.steps_per_epoch,
-            checkpoints=self._ckpts, bad_lines=len(self.loader.reader.bad_lines),
+            checkpoints=self._ckpts, bad_lines=self.loader.bad_lines,
             loading=self.loader.backfilling, pid=s.pid, create_time=s.create_time,
             argv=tuple(data.argv) if data.argv else None, entry=data.entry,
             reproduce=self._reproduce(),
             config_text=self.config_text,
+            problem=self._problem(),
         )
+
+    def _damage(self) -> str:
+        return story_damage(self.run_dir, self.data.summary, self._run_json, self.loader.reader.problem,
+                            self._run_json_problem)
+
+    def _problem(self) -> str:
+        return self._damage() or self.loader.problem
 
     def _reproduce(self) -> str:
         key = (self._run_json_mtime, self.data.argv is not None)
@@ -138,11 +167,12 @@ class RunWatch:
         mtime = mtime_ns(self.run_dir / RUN_JSON)
         if mtime != self._run_json_mtime:
             self._run_json_mtime = mtime
-            self._run_json = read_json(self.run_dir / RUN_JSON) if mtime is not None else None
+            self._run_json, self._run_json_problem = read_run_json(self.run_dir / RUN_JSON) \
+                if mtime is not None else (None, "")
             self._follow_job_output()
         s = self.data.summary
         return run_status(s, self._run_json, self.host, run_job_state(self._run_json, self._jobs),
-                          len(self.loader.reader.bad_lines))
+                          self.loader.bad_lines, damaged=bool(self._damage()))
 
     def _follow_job_output(self) -> None:
         """A Slurm run's output is its job's `slurm-<id>.out`: the stdout source shows that instead."""
@@ -157,3 +187,11 @@ class RunWatch:
             self._ckpt_mtime, self._ckpt_events = mtime, len(self.data.ckpts)
             self._ckpts = tuple(checkpoints(self.run_dir, self.data.ckpts))
         return self._ckpts
+
+
+def failed_snapshot(name: str, problem: str) -> RunSnapshot:
+    """A `damaged` run whose only fact is why it cannot be shown."""
+    nothing = Progress(None, None, None, None, None, None, None, None, None)
+    return RunSnapshot(name=name, status=DAMAGED, config="", host="", gpus="", progress=nothing, error=None,
+                       metrics=(), series={}, steps_per_epoch=None, checkpoints=(), bad_lines=0,
+                       loading=False, problem=problem)

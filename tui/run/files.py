@@ -3,6 +3,10 @@
 `ckpt/`, `src/` (the reproduce card) and `meta.yaml` (the user's note and tags, the one file the TUI
 writes into a run).
 
+Anybody may have put anything in a run directory, so every read goes through `torchx.reading` (a
+regular file only, opened without blocking, up to a cap), every field read is type-checked, and a file
+that cannot be used yields a one-line reason naming it, never an exception or a hang.
+
 Torch- and Textual-free; callers read these from their workers. YAML is imported on first use, off the
 TUI's start-up path (~20 ms).
 """
@@ -12,27 +16,42 @@ from __future__ import annotations
 import json
 import os
 import re
+import reprlib
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from torchx.experiment import (
-    CKPT_DIR,
-    CONFIG_FILE,
+from torchx.errors import UserError
+from torchx.events import (
+    DEVICES,
     EVENTS_FILE,
-    META_FILE,
-    RUN_JSON,
-    SRC_DIR,
-    read_json,
-    write_atomic,
+    INT,
+    LIST,
+    MAX_LINE_BYTES,
+    NUMBER,
+    TEXT,
+    Schema,
+    event_problem,
+    field_problem,
 )
+from torchx.experiment import CKPT_DIR, CONFIG_FILE, META_FILE, RUN_JSON, SRC_DIR, write_atomic
+from torchx.reading import open_regular, read_regular, read_regular_text, reason
 
 Scalar = str | int | float | bool | None
 _TAG = re.compile(r"^[\w.+-]+$")
 _EPOCH_STEP = re.compile(r"epoch=(\d+).*?step=(\d+)")
+MAX_META_BYTES = 64 << 10
+"""A note and its tags: a few lines."""
 STALE_S = 2.0
-START_LINE_BYTES = 1 << 20
+MAX_LEAVES = 100_000
+"""The most key paths `flatten` gives: far beyond any real config, and a YAML alias bomb stops here."""
+RUN_JSON_SCHEMA: Schema = (
+    ("argv", LIST), ("pid", INT), ("pgid", INT), ("host", TEXT), ("gpus", DEVICES), ("launched_at", NUMBER),
+    ("create_time", NUMBER), ("backend", TEXT), ("job_id", frozenset({str, int, type(None)})),
+    ("launches", LIST), ("reservation", TEXT),
+)
+"""The fields of `run.json` (and of each of its `launches`) that the TUI reads, with their types."""
 
 
 # ---- run.json and the first start ----
@@ -55,8 +74,48 @@ def first_launch_of(record: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def first_launch(run_dir: Path) -> dict[str, Any]:
-    """The run's first launch as `run.json` records it (empty for a run started from the command line)."""
-    return first_launch_of(read_json(run_dir / RUN_JSON))
+    """The run's first launch as `run.json` records it (empty for a run started from the command line
+    or with an unreadable `run.json`)."""
+    return first_launch_of(read_run_json(run_dir / RUN_JSON)[0])
+
+
+def read_run_json(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, str]:
+    """(`run.json`'s object, "") when it is well formed; (None, a one-line reason naming the file) when
+    it exists but cannot be used; (None, "") when it does not exist."""
+    record, problem = read_json_object(path)
+    if record is not None:
+        problem = _run_json_problem(record)
+    if problem:
+        return None, f"{os.path.basename(path)}: {problem}"
+    return record, ""
+
+
+def read_json_object(path: str | os.PathLike[str]) -> tuple[dict[str, Any] | None, str]:
+    """(a small JSON file's object, "") or (None, why not, without the file's name); (None, "") when it
+    does not exist."""
+    try:
+        obj = json.loads(read_regular(path))
+    except FileNotFoundError:
+        return None, ""
+    except OSError as exc:
+        return None, reason(exc)
+    except (ValueError, RecursionError) as exc:
+        return None, f"not JSON ({exc.__class__.__name__})"
+    if not isinstance(obj, dict):
+        return None, f"expected an object, got {type(obj).__name__}"
+    return obj, ""
+
+
+def _run_json_problem(record: dict[str, Any]) -> str:
+    """The first wrongly typed field of a `run.json` object or of one of its launches."""
+    problem = field_problem(record, RUN_JSON_SCHEMA)
+    if problem is None:
+        for i, launch in enumerate(record.get("launches") or ()):
+            inner = field_problem(launch, RUN_JSON_SCHEMA) if isinstance(launch, dict) \
+                else f"expected an object, got {type(launch).__name__}"
+            if inner:
+                return f"launches[{i}]: {inner}"
+    return problem or ""
 
 
 def first_launch_time(run_json: dict[str, Any] | None) -> float | None:
@@ -77,15 +136,24 @@ def config_name(config: Any, run_json: dict[str, Any] | None) -> str:
     return os.path.splitext(os.path.basename(str(config)))[0] if config else ""
 
 
-def first_start(run_dir: Path) -> dict[str, Any]:
-    """The run's first `start` event (its first line), without reading the rest of the log."""
+def read_head(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The first `limit` bytes of a regular file (OSError for anything else, as `open_regular` raises)."""
+    fd = open_regular(path)
     try:
-        with open(run_dir / EVENTS_FILE, "rb") as f:
-            line = f.readline(START_LINE_BYTES)
-        event = json.loads(line)
-    except (OSError, ValueError):
+        return os.pread(fd, limit, 0)
+    finally:
+        os.close(fd)
+
+
+def first_start(run_dir: Path) -> dict[str, Any]:
+    """The run's first `start` event (its first line), without reading the rest of the log; empty when
+    that line is no well-formed `start`."""
+    try:
+        event = json.loads(read_head(run_dir / EVENTS_FILE, MAX_LINE_BYTES + 1).partition(b"\n")[0])
+    except (OSError, ValueError, RecursionError):
         return {}
-    return event if isinstance(event, dict) and event.get("event") == "start" else {}
+    ok = isinstance(event, dict) and event.get("event") == "start" and event_problem(event) is None
+    return event if ok else {}
 
 
 def first_argv(run_dir: Path, start_argv: Any = None) -> list[str]:
@@ -100,9 +168,9 @@ def first_argv(run_dir: Path, start_argv: Any = None) -> list[str]:
 # ---- config.yaml ----
 
 def read_config(run_dir: Path, limit: int = 200_000) -> str:
+    """The first `limit` bytes of the run's config.yaml as text; empty when missing or unreadable."""
     try:
-        with open(run_dir / CONFIG_FILE, encoding="utf-8", errors="replace") as f:
-            return f.read(limit)
+        return read_head(run_dir / CONFIG_FILE, limit).decode("utf-8", errors="replace")
     except OSError:
         return ""
 
@@ -115,12 +183,18 @@ def load_run_config(run_dir: Path) -> tuple[dict[str, Any] | None, str | None]:
         return load_yaml(run_dir / CONFIG_FILE), None
     except ConfigError as exc:
         return None, str(exc)
+    except (OSError, ValueError, RecursionError) as exc:  # whatever the loader lets through: one line
+        return None, f"{run_dir / CONFIG_FILE}: cannot read ({exc.__class__.__name__})"
+
+
+class TooManyKeys(ValueError):
+    """A config with more than `MAX_LEAVES` key paths (YAML aliases can make a tiny file that large)."""
 
 
 def flatten(config: dict[str, Any]) -> dict[str, Any]:
     """Leaf values by key path, the one syntax of the diff screen and the `cfg.` filter: mappings as
     `a.b.c`, list items as `a.b[0]` (`{"a": {"b": [1, {"c": 2}]}}` → `a.b[0]`, `a.b[1].c`). An empty
-    mapping or list is one leaf."""
+    mapping or list is one leaf. TooManyKeys beyond `MAX_LEAVES`."""
     leaves: dict[str, Any] = {}
     for key, value in config.items():
         _leaves(value, str(key), leaves)
@@ -134,6 +208,8 @@ def _leaves(value: Any, path: str, out: dict[str, Any]) -> None:
     elif isinstance(value, list) and value:
         for i, item in enumerate(value):
             _leaves(item, f"{path}[{i}]", out)
+    elif len(out) >= MAX_LEAVES:
+        raise TooManyKeys(f"more than {MAX_LEAVES:,} keys")
     else:
         out[path] = value
 
@@ -146,28 +222,38 @@ def _scalar(value: Any) -> Scalar:
 
 
 def read_config_values(run_dir: str | os.PathLike[str]) -> dict[str, Scalar]:
-    """The run's resolved `config.yaml`, flattened; empty when missing or unreadable."""
+    """The run's resolved `config.yaml`, flattened; empty when missing or unusable."""
+    try:
+        data = _yaml(read_regular_text(os.path.join(run_dir, CONFIG_FILE)))
+        return {key: _scalar(value) for key, value in flatten(data).items()} if isinstance(data, dict) else {}
+    except (OSError, ValueError):  # UnicodeDecodeError and TooManyKeys are ValueErrors
+        return {}
+
+
+def _yaml(text: str) -> Any:
+    """`torchx.config.safe_load`, with every way it can refuse a document as a ValueError."""
     import yaml  # YAML loads on the first read, off the TUI's start-up path (~20 ms)
 
     from torchx.config import safe_load
 
     try:
-        with open(os.path.join(run_dir, CONFIG_FILE), encoding="utf-8") as f:
-            data = safe_load(f)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    return {key: _scalar(value) for key, value in flatten(data).items()} if isinstance(data, dict) else {}
+        return safe_load(text)
+    except (yaml.YAMLError, RecursionError, UserError) as exc:
+        raise ValueError(_yaml_problem(exc)) from None
+
+
+def _yaml_problem(exc: BaseException) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f"malformed YAML at line {mark.line + 1}"
+    return (str(exc).splitlines() or ["malformed YAML"])[0]  # a bound the loader enforces says which
 
 
 def checkpoint_spec(text: str) -> dict[str, Any]:
     """The `checkpoint` section of the run's resolved config; empty when missing or unreadable."""
-    import yaml
-
-    from torchx.config import safe_load
-
     try:
-        config = safe_load(text)
-    except yaml.YAMLError:
+        config = _yaml(text)
+    except ValueError:
         return {}
     ckpt = config.get("checkpoint") if isinstance(config, dict) else None
     return ckpt if isinstance(ckpt, dict) else {}
@@ -248,7 +334,7 @@ class Reproduce:
 def reproduce(run_dir: Path, start_argv: Any = None, entry: str | None = None) -> Reproduce:
     """The exact command that launched the run, its git state and where its code snapshot lies."""
     command = shlex.join(first_argv(run_dir, start_argv))
-    git = read_json(run_dir / SRC_DIR / "git.json") or {}
+    git = read_json_object(run_dir / SRC_DIR / "git.json")[0] or {}
     src = run_dir / SRC_DIR
     diff = src / "git.diff"
     module = f"torchx.{entry}" if entry in ("train", "train_pl") else "torchx.train_pl"
@@ -258,10 +344,17 @@ def reproduce(run_dir: Path, start_argv: Any = None, entry: str | None = None) -
         resume_command=resume,
         commit=git.get("commit") if isinstance(git.get("commit"), str) else None,
         dirty=git.get("dirty") if isinstance(git.get("dirty"), bool) else None,
-        snapshot=str(src) if src.is_dir() else None,
-        diff=str(diff) if diff.is_file() and diff.stat().st_size else None,
+        snapshot=str(src) if os.path.isdir(src) else None,  # False, not an error, when unreadable
+        diff=str(diff) if os.path.isfile(diff) and _size(diff) else None,
         config=str(run_dir / CONFIG_FILE),
     )
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 # ---- meta.yaml ----
@@ -276,35 +369,37 @@ class Meta:
 
 
 def read_meta(run_dir: str | os.PathLike[str]) -> Meta:
-    import yaml
-
-    from torchx.config import safe_load
-
-    path = Path(run_dir) / META_FILE
+    """The run's note and tags; `Meta.error` names the file and why it cannot be used (the row says
+    which run: the reason stays short enough to read under the table)."""
     try:
-        data = safe_load(path.read_text(encoding="utf-8"))
+        data = _yaml(read_regular_text(Path(run_dir) / META_FILE, MAX_META_BYTES))
     except FileNotFoundError:
         return Meta()
-    except (OSError, UnicodeDecodeError) as exc:
-        return Meta(error=f"{path}: cannot read ({exc.__class__.__name__})")
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        return Meta(error=f"{path}: malformed YAML{where}")
-    return _meta_from(data, path)
+    except OSError as exc:
+        return Meta(error=f"{META_FILE}: {reason(exc)}")
+    except UnicodeDecodeError:
+        return Meta(error=f"{META_FILE}: not UTF-8 text")
+    except ValueError as exc:
+        return Meta(error=f"{META_FILE}: {exc}")
+    return _meta_from(data)
 
 
-def _meta_from(data: Any, path: Path) -> Meta:
+def _meta_from(data: Any) -> Meta:
     if data is None:
         return Meta()
     if not isinstance(data, dict):
-        return Meta(error=f"{path}: expected a mapping with note and tags, got {type(data).__name__}")
+        return Meta(error=f"{META_FILE}: expected a mapping with note and tags, got {type(data).__name__}")
     note, tags = data.get("note") or "", data.get("tags") or []
     if not isinstance(note, str):
-        return Meta(error=f"{path}: note: expected text, got {type(note).__name__}")
+        return Meta(error=f"{META_FILE}: note: expected text, got {type(note).__name__}")
     if not isinstance(tags, list) or not all(isinstance(t, str) and _TAG.match(t) for t in tags):
-        return Meta(error=f"{path}: tags: expected a list of words, got {tags!r}"[:200])
+        return Meta(error=f"{META_FILE}: tags: expected a list of words, got {_short(tags)}")
     return Meta(note, tuple(tags))
+
+
+def _short(value: Any, width: int = 60) -> str:
+    """A bounded repr: a YAML alias bomb's full repr would never end."""
+    return reprlib.repr(value)[:width]
 
 
 def parse_tags(text: str) -> tuple[tuple[str, ...], str | None]:

@@ -8,9 +8,11 @@ directory) and the launcher's child process or the Slurm job decide. Torch- and 
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
+from torchx.reading import reason
 from torchx.summary import RunSummary
 from tui.run.processes import process_alive
 
@@ -43,15 +45,34 @@ def job_active(state: str | None) -> bool:
 
 
 def run_status(summary: RunSummary, run_json: dict[str, Any] | None, host: str | None = None,
-               job_state: str | None = None, bad_lines: int = 0) -> str:
+               job_state: str | None = None, bad_lines: int = 0, damaged: bool = False) -> str:
     """The run's status from its folded events (`summary`), its launcher record (`run.json`, None for a
     run started from the command line), this machine's name (default: this one), Slurm's state of its
-    job (None when it is not a Slurm run or Slurm cannot be asked) and its log's unreadable lines."""
+    job (None when it is not a Slurm run or Slurm cannot be asked), its log's unreadable lines, and
+    whether one of the files that tell its story (the directory, `events.jsonl`, `run.json`) exists but
+    cannot be read (`damaged`: what can be read would tell a wrong story). A log with unreadable lines
+    and no readable `start` is damaged too, launched or not: a trainer writes its `start` first."""
+    if damaged or (summary.starts == 0 and bad_lines):
+        return DAMAGED
     if summary.starts == 0 and run_json is None:
-        return DAMAGED if bad_lines else NOT_A_RUN
+        return NOT_A_RUN
     if job_state is not None and run_json is not None:
         return _slurm_status(summary, run_json, job_state)
     return _local_status(summary, run_json, host or socket.gethostname())
+
+
+def story_damage(run_dir: str | os.PathLike[str], summary: RunSummary, run_json: dict[str, Any] | None,
+                 log_problem: str, run_json_problem: str) -> str:
+    """Why a file that tells the run's story exists but cannot be read, for `run_status(damaged=...)`:
+    the directory itself when nothing could be read from it, else the event log's `problem`, else
+    `run.json`'s; empty when there is none."""
+    if summary.starts == 0 and run_json is None and not run_json_problem:
+        try:
+            with os.scandir(run_dir):
+                pass
+        except OSError as exc:
+            return f"cannot read the directory: {reason(exc)}"
+    return log_problem or run_json_problem
 
 
 def _started_since_launch(summary: RunSummary, run_json: dict[str, Any] | None) -> bool:

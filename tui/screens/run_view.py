@@ -1,5 +1,6 @@
 """The live view of one run: header with progress and ETA, metric plots, logs, GPUs and processes,
-config, checkpoints and the reproduce card. One worker follows the run; handlers own the widgets."""
+config, checkpoints and the reproduce card. One worker follows the run; handlers own the widgets. A
+damaged directory opens too: its header says why (`RunSnapshot.problem`)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from tui.messages import (
     ProcsSampled,
     RunSnapshotReady,
 )
+from tui.run.status import DAMAGED
 from tui.screens.run_actions import RunActions
 from tui.text import (
     STATUS_STYLES,
@@ -33,6 +35,7 @@ from tui.text import (
     host_lines,
     metric_cells,
     number,
+    printable,
     proc_cells,
     progress_line,
     run_gpu_indices,
@@ -194,11 +197,11 @@ class RunViewScreen(RunActions):
         width = (self.size.width or 80) - 2  # the header's padding
         self.query_one("#progress", Line).set(progress_line(progress, width))
         self.query_one("#timing", Line).set(timing_line(progress, now, self.localtime))
-        error = error_line(snap.error)
+        error = _error_text(snap)
         error_widget = self.query_one("#error", Line)
-        error_widget.set(Text(f"✘ {error}", "bold red") if error else "")
-        if error_widget.display != bool(error):
-            error_widget.display = bool(error)
+        error_widget.set(error)
+        if error_widget.display != bool(error.plain):
+            error_widget.display = bool(error.plain)
 
     def _show_details(self) -> None:
         self._dirty = False
@@ -374,6 +377,15 @@ class RunViewScreen(RunActions):
 
     def after_action(self) -> None:
         self._wake.set()
+
+
+def _error_text(snap: RunSnapshot) -> Text:
+    """The header's last line: the run's own error, else what is wrong with its directory."""
+    error = error_line(snap.error)
+    if error or not snap.problem:
+        return Text(f"✘ {error}" if error else "", "bold red")
+    style = "bold red" if snap.status == DAMAGED else "yellow"
+    return Text(printable(f"! {snap.problem}"), style, no_wrap=True, overflow="ellipsis")
 
 
 def overlay_pair(labels: list[str], current: str) -> tuple[str, str] | None:

@@ -1,12 +1,16 @@
 """The home screen: the runs table, and the keys that launch, stop, kill, resume, filter, sort, annotate,
-delete, mark, diff and compare runs."""
+delete, mark, diff and compare runs. Under the table, one line says what is wrong with the selected
+run's directory (why it is damaged, its log's first bad line, an unreadable meta.yaml), when anything is."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,18 +18,19 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from torchx.experiment import RUN_JSON, read_json
+from torchx.experiment import RUN_JSON
 from tui.launch import backends
 from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
-from tui.run.files import Meta
+from tui.run.files import Meta, read_run_json
 from tui.run.jobs import SlurmError
-from tui.run.status import ACTIVE, NOT_A_RUN, RESUMABLE
+from tui.run.status import ACTIVE, DAMAGED, NOT_A_RUN, RESUMABLE
 from tui.screens.confirm import ConfirmScreen, on_yes
 from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
 from tui.table.rows import RunRow
 from tui.table.scanner import RunsScanner
-from tui.text import size_text
+from tui.text import problem_text, size_text
 from tui.widgets.filter_bar import FilterBar
+from tui.widgets.line import Line
 from tui.widgets.runs_table import RunsTable
 
 if TYPE_CHECKING:
@@ -35,6 +40,24 @@ if TYPE_CHECKING:
     from tui.settings import Settings
 
 # The dialogs and the history actions load on first use, like the run view: a faster first paint.
+
+Method = TypeVar("Method", bound=Callable[..., None])
+
+
+def reported(what: str) -> Callable[[Method], Method]:
+    """For a worker under `@work`: an exception it meets (a run directory nobody foresaw) becomes a
+    one-line error (`cannot stop 'x': ...`), never the app's exit. `what` may name the first
+    argument as `{0}`."""
+    def wrap(method: Method) -> Method:
+        @functools.wraps(method)
+        def guarded(self: RunsScreen, *args: Any, **kwargs: Any) -> None:
+            try:
+                method(self, *args, **kwargs)
+            except Exception as exc:
+                text = f"cannot {what.format(*args)}: {exc.__class__.__name__}: {exc}"
+                self.post_message(ActionFinished(text[:300], error=True))
+        return guarded  # type: ignore[return-value]
+    return wrap
 
 
 class RunsScreen(Screen[None]):
@@ -68,6 +91,7 @@ class RunsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"torchx · {self.settings.save_dir}", id="summary", markup=False)
         yield RunsTable(self.settings.clock, id="runs")
+        yield Line(id="detail")
         yield FilterBar(id="filter")
         yield Footer()
 
@@ -114,6 +138,22 @@ class RunsScreen(Screen[None]):
         if event.row_key.value is not None:
             self.app.open_run(str(event.row_key.value))  # type: ignore[attr-defined]
 
+    @on(RunsTable.RowHighlighted, "#runs")
+    def row_highlighted(self) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """What is wrong with the selected run's directory, on the line under the table (hidden when
+        nothing is)."""
+        name = self.table.selected_name
+        row = self.table.runs.get(name) if name else None
+        text = problem_text(row) if row is not None else ""
+        detail = self.query_one("#detail", Line)
+        style = "red" if row is not None and row.status == DAMAGED else "yellow"
+        detail.set(Text(text, style, no_wrap=True, overflow="ellipsis"))
+        if detail.display != bool(text):
+            detail.display = bool(text)  # the table loses or gains a line (`RunsTable.on_resize`)
+
     def action_refresh(self) -> None:
         self._wake.set()
 
@@ -130,6 +170,7 @@ class RunsScreen(Screen[None]):
         text = f"torchx · {self.settings.save_dir} · {message.total} dirs"
         self.query_one("#summary", Static).update(text + (" · " + ", ".join(parts) if parts else ""))
         self._show_counts()
+        self._show_detail()
 
     # ---- filter and sort ----
 
@@ -215,12 +256,13 @@ class RunsScreen(Screen[None]):
 
     def action_fork(self) -> None:
         row = self._row()
-        if row is not None and row.status == NOT_A_RUN:
-            self.notify(f"'{row.name}' is not a run", severity="warning")
+        if row is not None and row.status in (NOT_A_RUN, DAMAGED):
+            self.notify(f"cannot fork '{row.name}': it is {row.status}", severity="warning")
         elif row is not None:
             self.prepare_fork(row.name)
 
     @work(thread=True, exclusive=True, group="fork")
+    @reported("fork '{0}'")
     def prepare_fork(self, name: str) -> None:
         from tui.launch.fork import fork_prefill
 
@@ -265,7 +307,8 @@ class RunsScreen(Screen[None]):
     def action_kill(self) -> None:
         name = self._selected(ACTIVE | {"lost"}, "kill")  # lost: ranks or workers may linger
         if name:
-            run_json = read_json(self.settings.save_dir / name / RUN_JSON)  # a cached row's tracker has none
+            # a cached row's tracker has no run.json; this read never blocks (a regular file only)
+            run_json = read_run_json(self.settings.save_dir / name / RUN_JSON)[0]
             question = f"Kill run '{name}'? ({backends.kill_note(run_json)})"
             self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.kill_run(name)))
 
@@ -290,14 +333,17 @@ class RunsScreen(Screen[None]):
                                summary and summary.create_time)
 
     @work(thread=True, group="actions")
+    @reported("stop '{0}'")
     def stop_run(self, name: str) -> None:
         stop_and_report(self.post_message, name, self._handle(name), self.settings.stop_grace_s)
 
     @work(thread=True, group="actions")
+    @reported("kill '{0}'")
     def kill_run(self, name: str, handle: RunHandle | None = None) -> None:
         kill_and_report(self.post_message, name, handle or self._handle(name))
 
     @work(thread=True, group="actions")
+    @reported("resume '{0}'")
     def resume_run(self, name: str) -> None:
         resume_and_report(self.post_message, self.settings, name, self.settings.save_dir / name)
 
@@ -340,6 +386,7 @@ class RunsScreen(Screen[None]):
             self.app.push_screen(NotesScreen(row.name, Meta(row.note, row.tags)), edited)
 
     @work(thread=True, group="actions")
+    @reported("save the note of '{0}'")
     def save_meta(self, name: str, meta: Meta) -> None:
         from tui.screens.history_actions import save_meta_and_report
 
@@ -366,6 +413,7 @@ class RunsScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.empty_trash()))
 
     @work(thread=True, group="actions")
+    @reported("tidy '{0}'")
     def tidy_run(self, name: str, kind: str) -> None:
         """The process check is done again here, whatever the table last showed."""
         from tui.screens.history_actions import trash_and_report
@@ -380,6 +428,7 @@ class RunsScreen(Screen[None]):
             self.scanner.refresh_soon(name)
 
     @work(thread=True, group="actions")
+    @reported("empty the trash")
     def empty_trash(self) -> None:
         from tui.screens.history_actions import empty_trash_and_report
 
@@ -389,6 +438,7 @@ class RunsScreen(Screen[None]):
         self.undo_delete()
 
     @work(thread=True, group="actions")
+    @reported("undo the delete")
     def undo_delete(self) -> None:
         from tui.screens.history_actions import newest_entry, restore_and_report
 

@@ -17,10 +17,13 @@ from typing import Any
 
 from torchx.events import EVENTS_FILE
 from torchx.experiment import CONFIG_FILE, META_FILE, RUN_JSON, write_atomic
+from torchx.reading import read_regular
 from tui.run.files import mtime_ns
 from tui.table.rows import RunRow
 
 LAYOUT = 3
+MAX_BYTES = 1 << 30
+"""Far beyond 10,000 rows with their configs: a cache file larger than this is not one of ours."""
 """The cache file's own layout; a row's is `RunRow`'s fields, which `VERSION` follows by itself."""
 
 
@@ -66,7 +69,7 @@ def file_key(run_dir: str) -> Key:
 def load(path: Path) -> dict[str, tuple[Key, dict[str, Any]]]:
     """name → (key, row fields); empty when missing, damaged or of another version."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular(path, MAX_BYTES))
         if data.get("version") != VERSION:
             return {}
         return {name: (tuple(entry["key"]), entry["row"]) for name, entry in data["rows"].items()}

@@ -35,6 +35,9 @@ class RunRow:
     tags: tuple[str, ...] = ()
     note: str = ""
     meta_error: str = ""
+    problem: str = ""
+    """Why the directory is `damaged`, or its log's first unreadable line (`events.jsonl line 3: ...`):
+    one line naming the file, shown under the table for the selected row and in the run view."""
 
     @property
     def sort_key(self) -> tuple[float, str]:

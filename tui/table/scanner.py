@@ -3,6 +3,10 @@
 `RunsScanner.poll()` lists the save dir, reads only the bytes appended to each `events.jsonl` since the
 last poll, and returns the rows whose displayed values changed. It imports neither Textual nor torch;
 the app calls it from a worker thread.
+
+One directory costs one row whatever it holds: a file that cannot be read makes the row `damaged` with
+the reason (`RunRow.problem`), and even a reader's own bug (an exception) only damages that row, so
+the scan goes on and the app never exits for a directory's sake.
 """
 
 from __future__ import annotations
@@ -16,11 +20,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from torchx.events import EVENTS_FILE, EventReader
-from torchx.experiment import RUN_JSON, read_json, run_dir_names
+from torchx.experiment import RUN_JSON, run_dir_names
 from torchx.summary import RunSummary
-from tui.run.files import Meta, Scalar, config_name, first_launch_time, read_config_values, read_meta
+from tui.run.files import (
+    Meta,
+    Scalar,
+    config_name,
+    first_launch_time,
+    read_config_values,
+    read_meta,
+    read_run_json,
+)
 from tui.run.jobs import JobStates, run_job_state
-from tui.run.status import SETTLED, run_status
+from tui.run.status import DAMAGED, SETTLED, run_status, story_damage
 from tui.table import row_cache
 from tui.table.rows import RunRow, latest_val_metric, row_from_fields
 from tui.text import error_text, gpus_text
@@ -45,6 +57,8 @@ class RunTracker:
     """The checkpoint's monitored metric: the validation metric the table shows."""
     cfg: dict[str, Scalar] | None = None
     meta: Meta = field(default_factory=Meta)
+    run_json_problem: str = ""
+    """Why `run.json` exists but cannot be used (read again only when its mtime changes)."""
     _from_cache: bool = False
 
     def __post_init__(self) -> None:
@@ -61,7 +75,22 @@ class RunTracker:
 
     def refresh(self, host: str, jobs: JobStates | None = None, with_config: bool = False) -> RunRow:
         """Read what is new; a settled run whose directory is unchanged costs five `stat` calls.
-        `jobs` answers for Slurm runs (one `squeue` per scan); `with_config` reads config.yaml too."""
+        `jobs` answers for Slurm runs (one `squeue` per scan); `with_config` reads config.yaml too.
+        Never raises: whatever goes wrong becomes this row's `damaged` status and its reason."""
+        try:
+            return self._refresh(host, jobs, with_config)
+        except Exception as exc:  # a bug met by one directory's contents costs that row, not the scan
+            self._forget()  # what was folded may be half a story: the next refresh reads it all again
+            problem = f"cannot read: {exc.__class__.__name__}: {exc}"
+            self.row = RunRow(self.name, DAMAGED, problem=problem[:200])
+            return self.row
+
+    def _forget(self) -> None:
+        self.reader = EventReader(self._events_path, last_step_only=True)
+        self.summary, self.monitor, self.key, self._from_cache = RunSummary(), None, None, False
+        self.run_json, self.run_json_problem = None, ""
+
+    def _refresh(self, host: str, jobs: JobStates | None, with_config: bool) -> RunRow:
         key, old = row_cache.file_key(self.run_dir), self.key
         config_read = with_config and self._refresh_config(key, old)
         if self.row is not None and self.row.status in SETTLED and old is not None:
@@ -83,7 +112,8 @@ class RunTracker:
             self.reader = EventReader(self._events_path, last_step_only=True)
             self.summary, self.monitor = RunSummary(), None
         if old is None or key[3] != old[3]:
-            self.run_json = read_json(os.path.join(self.run_dir, RUN_JSON)) if key[3] is not None else None
+            self.run_json, self.run_json_problem = read_run_json(os.path.join(self.run_dir, RUN_JSON)) \
+                if key[3] is not None else (None, "")
         self._refresh_meta(key, old)
         self.key = key
         for event in self.reader.iter_new():
@@ -108,10 +138,12 @@ class RunTracker:
     def _make_row(self, host: str, jobs: JobStates, key: row_cache.Key) -> RunRow:
         s, rj = self.summary, self.run_json
         bad = len(self.reader.bad_lines)
-        status = run_status(s, rj, host, run_job_state(rj, jobs), bad)
+        damage = story_damage(self.run_dir, s, rj, self.reader.problem, self.run_json_problem)
+        status = run_status(s, rj, host, run_job_state(rj, jobs), bad, damaged=bool(damage))
+        problem = damage or self.reader.first_problem
         if s.starts == 0 and rj is None:  # not a run, or a damaged one: no start time, listed last
             return RunRow(self.name, status, bad_lines=bad, tags=self.meta.tags, note=self.meta.note,
-                          meta_error=self.meta.error)
+                          meta_error=self.meta.error, problem=problem)
         return RunRow(
             name=self.name,
             status=status,
@@ -131,6 +163,7 @@ class RunTracker:
             tags=self.meta.tags,
             note=self.meta.note,
             meta_error=self.meta.error,
+            problem=problem,
         )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from rich.markup import escape
 from textual._two_way_dict import TwoWayDict
+from textual.events import Resize
 from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets._data_table import ColumnKey, Row, RowKey
@@ -58,10 +59,18 @@ class RunsTable(DataTable[str]):
         self._entries: dict[str, tuple[RowKey, dict[ColumnKey, str], Row]] = {}
         """DataTable's own records of each row, kept while valid: re-filtering 10,000 rows then neither
         escapes nor allocates them again (`update_cell` edits the shown rows' dicts in place)."""
+        self._height = 0
 
     def on_mount(self) -> None:
         for column, width in zip(COLUMNS, COLUMN_WIDTHS, strict=True):
             self.add_column(column, key=column, width=width)
+
+    def on_resize(self, event: Resize) -> None:
+        """Keep the selected row in view when the table gets shorter (the screen's detail line appears
+        under it, the terminal shrinks); a Resize that only changes the virtual size is none of that."""
+        height, self._height = self._height, event.size.height
+        if event.size.height < height and self.row_count:
+            self.call_after_refresh(self.move_cursor, row=self.cursor_row)
 
     @property
     def selected_name(self) -> str | None:
