@@ -68,7 +68,7 @@ def test_workers_give_the_rows_the_scanner_reads_itself(tmp_path: Path, in_worke
     assert rows_by_name(RunsScanner(tmp_path)) == folded and in_workers == []
     assert folded["run-03"].tags == ("baseline",) and folded["run-04"].status == "running"
     assert folded["notes"].status == NOT_A_RUN and folded["garbage"].status == "damaged"
-    assert folded["reserved"].status == "failed" and folded["odd\nname [x]"].status == "finished"
+    assert folded["reserved"].status == "lost" and folded["odd\nname [x]"].status == "finished"
 
 
 def test_a_first_config_filter_reads_configs_in_workers(tmp_path: Path, in_workers: list[int]) -> None:

@@ -70,6 +70,30 @@ async def test_bad_inputs_are_refused(tmp_path: Path) -> None:
         assert app.settings.launcher.children == []
 
 
+@pytest.mark.slow
+async def test_the_full_check_refuses_what_the_entry_would(tmp_path: Path) -> None:
+    """A misspelt Trainer argument and an ill-typed optimizer argument pass the structure check but
+    would fail the entry: the dialog's checker (one warm process) refuses both in one line."""
+    app = make_app(tmp_path)
+    make_run(app.settings.save_dir, "taken", "stopped")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_launch(pilot, app, "digits.yaml")
+        await replace_text(pilot, app, "name", "fresh")
+        await wait_until(pilot, lambda: "✔ config ok" in message(screen), 120, "the shipped config's verdict")
+        server = screen._checker._server
+        for overrides, reason in (
+                ("trainer_params.max_epoch=3", "digits.yaml: trainer_params.max_epoch: 3: pytorch_lightning."
+                 "Trainer: unexpected argument 'max_epoch' (did you mean 'max_epochs'?)"),
+                ("train_wrapper.args.optim_spec.args.lr=abc", "digits.yaml: train_wrapper.args.optim_spec."
+                 "args.lr: 'abc': expected a number, for torch.optim.AdamW")):
+            await replace_text(pilot, app, "overrides", overrides)
+            await refused(pilot, app, screen, reason)
+            assert "\n" not in screen._verdicts[(str(screen.config), overrides)].message
+        assert server is not None and screen._checker._server is server  # one process answered all
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: server.proc.poll() is not None, 120, "the checker to stop")
+
+
 async def test_new_name_and_escape(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

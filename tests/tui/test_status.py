@@ -104,3 +104,10 @@ def test_every_status_has_its_symbol_and_style() -> None:
     """The table reads without colour (a symbol each) and every view colours a status alike."""
     assert set(STATUS_SYMBOLS) == set(STATUS_STYLES) == set(STATUSES)
     assert len(set(STATUS_SYMBOLS.values())) == len(STATUSES)
+
+
+@pytest.mark.parametrize(("said", "status"), [("config.yaml: bad key", "failed"), ("", "lost")])
+def test_a_launch_gone_before_its_start_failed_only_if_it_said_why(said: str, status: str) -> None:
+    """Its child's last words in stdout.log decide: an entry that refused says so; a kill says nothing."""
+    assert run_status(RunSummary(), launch(proc=DEAD), HOST, startup_error=lambda: said) == status
+    assert run_status(RunSummary(), launch(proc=DEAD), HOST) == "failed"  # nobody asked the log

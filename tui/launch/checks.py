@@ -150,10 +150,14 @@ class Checker:
         return Verdict(False, f"torchx.check ended unexpectedly (exit status {server.proc.returncode})")
 
     def _running(self) -> _Server | None:
+        """The serving process, started if need be; None if it cannot start or the checker closed."""
         if self._server is None or self._server.proc.poll() is not None:
             try:
                 self._server = _Server([*self.entry, "--serve"])
             except OSError:
+                return None
+            if self._closed:  # closed while it started: `close` may have missed it
+                self.close()
                 return None
         return self._server
 

@@ -78,13 +78,15 @@ class Launcher:
         launched_at = time.time()
         try:
             with open(run_dir / STDOUT_FILE, "ab") as out:
+                offset = out.tell()
                 proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                         start_new_session=True, close_fds=True,
                                         env=reservation_env(token, self.env))
         except OSError as exc:
             raise LaunchError(f"cannot start {argv[0]}: {exc}") from None
         self.children.append(proc)
-        write_run_json(run_dir, run_record(proc, argv, gpus, launched_at, previous, token))
+        record = run_record(proc, argv, gpus, launched_at, previous, token)
+        write_run_json(run_dir, {**record, "stdout_offset": offset})
 
     def reap(self) -> None:
         """Collect exit statuses of finished children so they do not linger as zombies."""

@@ -28,6 +28,7 @@ from tui.run.files import (
     read_config,
     read_run_json,
     reproduce,
+    startup_error,
 )
 from tui.run.jobs import JobStates, job_of, run_job_state
 from tui.run.processes import ProcRow, ProcSampler
@@ -172,7 +173,8 @@ class RunWatch:
             self._follow_job_output()
         s = self.data.summary
         return run_status(s, self._run_json, self.host, run_job_state(self._run_json, self._jobs),
-                          self.loader.bad_lines, damaged=bool(self._damage()))
+                          self.loader.bad_lines, damaged=bool(self._damage()),
+                          startup_error=lambda: startup_error(self.run_dir, self._run_json))
 
     def _follow_job_output(self) -> None:
         """A Slurm run's output is its job's `slurm-<id>.out`: the stdout source shows that instead."""

@@ -35,7 +35,7 @@ from torchx.events import (
     event_problem,
     field_problem,
 )
-from torchx.experiment import CKPT_DIR, CONFIG_FILE, META_FILE, RUN_JSON, SRC_DIR, write_atomic
+from torchx.experiment import CKPT_DIR, CONFIG_FILE, META_FILE, RUN_JSON, SRC_DIR, STDOUT_FILE, write_atomic
 from torchx.reading import open_regular, read_regular, read_regular_text, reason
 
 Scalar = str | int | float | bool | None
@@ -143,6 +143,30 @@ def read_head(path: str | os.PathLike[str], limit: int) -> bytes:
         return os.pread(fd, limit, 0)
     finally:
         os.close(fd)
+
+
+STARTUP_TAIL_BYTES = 64 << 10
+_TRACEBACK_END = re.compile(r"^[\w.]*(Error|Exception|Interrupt)\b.*")
+
+
+def startup_error(run_dir: str | os.PathLike[str], run_json: dict[str, Any] | None) -> str:
+    """Why the latest launch's child ended before the entry wrote its `start`: the entry's one-line
+    `error:` or the last line of a traceback, in what it wrote to `stdout.log` since that launch
+    (`stdout_offset`); empty when it wrote none (killed, not failed)."""
+    offset = (run_json or {}).get("stdout_offset")
+    offset = offset if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0 else 0
+    try:
+        fd = open_regular(os.path.join(run_dir, STDOUT_FILE))
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        f.seek(max(offset, size - STARTUP_TAIL_BYTES))
+        lines = f.read(STARTUP_TAIL_BYTES).decode("utf-8", "replace").splitlines()
+    for line in reversed(lines):
+        if line.startswith("error:"):
+            return line.removeprefix("error:").strip()
+    return next((line.strip() for line in reversed(lines) if _TRACEBACK_END.match(line)), "")
 
 
 def first_start(run_dir: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from torchx.reading import reason
@@ -45,20 +46,23 @@ def job_active(state: str | None) -> bool:
 
 
 def run_status(summary: RunSummary, run_json: dict[str, Any] | None, host: str | None = None,
-               job_state: str | None = None, bad_lines: int = 0, damaged: bool = False) -> str:
+               job_state: str | None = None, bad_lines: int = 0, damaged: bool = False,
+               startup_error: Callable[[], str] | None = None) -> str:
     """The run's status from its folded events (`summary`), its launcher record (`run.json`, None for a
     run started from the command line), this machine's name (default: this one), Slurm's state of its
     job (None when it is not a Slurm run or Slurm cannot be asked), its log's unreadable lines, and
     whether one of the files that tell its story (the directory, `events.jsonl`, `run.json`) exists but
     cannot be read (`damaged`: what can be read would tell a wrong story). A log with unreadable lines
-    and no readable `start` is damaged too, launched or not: a trainer writes its `start` first."""
+    and no readable `start` is damaged too, launched or not: a trainer writes its `start` first. A
+    launch whose child is gone before its `start` `failed` when `startup_error()` names why (the
+    entry said so), else it is `lost` (killed before it could say anything)."""
     if damaged or (summary.starts == 0 and bad_lines):
         return DAMAGED
     if summary.starts == 0 and run_json is None:
         return NOT_A_RUN
     if job_state is not None and run_json is not None:
         return _slurm_status(summary, run_json, job_state)
-    return _local_status(summary, run_json, host or socket.gethostname())
+    return _local_status(summary, run_json, host or socket.gethostname(), startup_error)
 
 
 def story_damage(run_dir: str | os.PathLike[str], summary: RunSummary, run_json: dict[str, Any] | None,
@@ -83,14 +87,17 @@ def _started_since_launch(summary: RunSummary, run_json: dict[str, Any] | None) 
     return not (isinstance(launched_at, (int, float)) and launched_at > summary.start_time + RELAUNCH_SLACK_S)
 
 
-def _local_status(summary: RunSummary, run_json: dict[str, Any] | None, host: str) -> str:
+def _local_status(summary: RunSummary, run_json: dict[str, Any] | None, host: str,
+                  startup_error: Callable[[], str] | None) -> str:
     """From the events and the process table; a reserved or relaunched run from its launcher's child."""
     if run_json and not _started_since_launch(summary, run_json):
         if run_json.get("backend") == SLURM and run_json.get("job_id") and summary.start_time is None:
             return "pending"  # submitted; Slurm could not be asked
         if run_json.get("host", host) != host:
             return "starting"  # launched on another machine: its process table is not ours to read
-        return "starting" if process_alive(run_json.get("pid"), run_json.get("create_time")) else "failed"
+        if process_alive(run_json.get("pid"), run_json.get("create_time")):
+            return "starting"
+        return "lost" if startup_error is not None and not startup_error() else "failed"
     if summary.end_status:
         return summary.end_status
     if summary.start_time is None:

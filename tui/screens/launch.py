@@ -1,4 +1,8 @@
-"""The launch dialog: config, devices, name and overrides, validated before anything starts."""
+"""The launch dialog: config, devices, name and overrides, validated before anything starts.
+
+Each config is checked twice: its structure in-process at once, then fully (the entry's own check) by
+the dialog's `Checker`, one warm `torchx.check` process that lives as long as the dialog does.
+"""
 
 from __future__ import annotations
 
@@ -57,6 +61,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             self.config_paths.insert(0, prefill.config)  # a run's own config.yaml
         self._verdicts: dict[tuple[str, str], Verdict] = {}
         self._check_lock = threading.Lock()
+        self._checker = checks.Checker(settings.check_entry)
         self._name_edited = False
         self._default_name = ""
         self._name_exists = False
@@ -104,6 +109,9 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         want_gpus = getattr(self.app, "want_gpus", None)  # the app's one NVML sampler
         if want_gpus is not None:
             want_gpus()
+
+    def on_unmount(self) -> None:
+        self._checker.close()  # the dialog's checker process goes with it
 
     # ---- selection and validation ----
 
@@ -160,7 +168,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         return problem
 
     def _validate_current(self) -> None:
-        """Validate once typing pauses: each full check costs a torch import in a subprocess."""
+        """Validate once typing pauses: a full check is a round trip to the checker process."""
         if self._debounce is not None:
             self._debounce.stop()
         self._debounce = self.set_timer(VALIDATE_DELAY_S, self._validate_now)
@@ -188,14 +196,13 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
     def _full_verdict(self, config: Path, overrides: list[str],
                       skip_if_cancelled: bool = False) -> Verdict | None:
         """The framework's check, run at most once per (config, overrides) by either worker; None when
-        a superseded validation gave up (its subprocess killed)."""
+        a superseded validation gave up waiting, or the dialog closed."""
         key = (str(config), " ".join(overrides))
         worker = get_current_worker()
         cancelled = (lambda: worker.is_cancelled) if skip_if_cancelled else (lambda: False)
         with self._check_lock:
             if key not in self._verdicts:
-                verdict = checks.validate_full(config, overrides, self.settings.check_entry,
-                                                cancelled=cancelled)
+                verdict = self._checker.check(config, overrides, cancelled)
                 if verdict is None:
                     return None
                 self._verdicts[key] = verdict

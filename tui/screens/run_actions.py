@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on, work
 from textual.message import Message
 from textual.screen import Screen
 
+from torchx.experiment import is_reserved_only
 from tui.errors import LaunchError
 from tui.launch import backends
 from tui.messages import ActionFinished, StopOverdue
@@ -77,6 +79,36 @@ def resume_and_report(post: Post, settings: Settings, name: str, run_dir: Path) 
     post(ActionFinished(f"resumed '{name}'"))
 
 
+Method = TypeVar("Method", bound=Callable[..., None])
+
+
+def reported(what: str) -> Callable[[Method], Method]:
+    """For a worker under `@work`: an exception it meets (a run directory nobody foresaw) becomes a
+    one-line error (`cannot stop 'x': ...`), never the app's exit. `what` may name the first
+    argument as `{0}`."""
+    def wrap(method: Method) -> Method:
+        @functools.wraps(method)
+        def guarded(self: Screen[Any], *args: Any, **kwargs: Any) -> None:
+            try:
+                method(self, *args, **kwargs)
+            except Exception as exc:
+                text = f"cannot {what.format(*args)}: {exc.__class__.__name__}: {exc}"
+                self.post_message(ActionFinished(text[:300], error=True))
+        return guarded  # type: ignore[return-value]
+    return wrap
+
+
+def resume_question(name: str, run_dir: Path) -> tuple[str | None, str]:
+    """(why `r` cannot work, or None; the confirmation question): a resume from `last.ckpt`, or a new
+    start of a run that never started, from its `run.json`. A few `stat` calls: fine on the UI thread."""
+    problem = backends.resume_problem(run_dir)
+    if problem:
+        return f"cannot resume '{name}': {problem}", ""
+    if is_reserved_only(run_dir):
+        return None, f"Run '{name}' never started: launch it again from its run.json, same name and devices?"
+    return None, f"Resume run '{name}' from its last checkpoint, in the same directory?"
+
+
 def overdue_question(name: str, grace_s: float) -> str:
     return f"'{name}' is still running {grace_s:.0f} s after SIGINT. Kill it?"
 
@@ -103,7 +135,10 @@ class RunActions(Screen[None]):
         if self._run_status() not in RESUMABLE:
             self.notify(f"cannot resume '{self.run_name}': it is {self._run_status()}", severity="warning")
             return
-        question = f"Resume run '{self.run_name}' from its last checkpoint, in the same directory?"
+        problem, question = resume_question(self.run_name, self.run_dir)
+        if problem:
+            self.notify(problem, severity="warning")
+            return
         self.app.push_screen(ConfirmScreen(question), on_yes(self.resume_run))
 
     def _handle(self) -> RunHandle | None:
@@ -111,14 +146,17 @@ class RunActions(Screen[None]):
         return backends.handle(self.run_dir, snap and snap.pid, snap and snap.create_time)
 
     @work(thread=True, group="actions")
+    @reported("stop the run")
     def stop_run(self) -> None:
         stop_and_report(self.post_message, self.run_name, self._handle(), self.settings.stop_grace_s)
 
     @work(thread=True, group="actions")
+    @reported("kill the run")
     def kill_run(self, handle: RunHandle) -> None:
         kill_and_report(self.post_message, self.run_name, handle)
 
     @work(thread=True, group="actions")
+    @reported("resume the run")
     def resume_run(self) -> None:
         resume_and_report(self.post_message, self.settings, self.run_name, self.run_dir)
 

@@ -4,11 +4,9 @@ run's directory (why it is damaged, its log's first bad line, an unreadable meta
 
 from __future__ import annotations
 
-import functools
 import gc
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -25,7 +23,14 @@ from tui.run.files import Meta, read_run_json
 from tui.run.jobs import SlurmError
 from tui.run.status import ACTIVE, DAMAGED, NOT_A_RUN, RESUMABLE
 from tui.screens.confirm import ConfirmScreen, on_yes
-from tui.screens.run_actions import kill_and_report, overdue_question, resume_and_report, stop_and_report
+from tui.screens.run_actions import (
+    kill_and_report,
+    overdue_question,
+    reported,
+    resume_and_report,
+    resume_question,
+    stop_and_report,
+)
 from tui.table.rows import RunRow
 from tui.table.scanner import RunsScanner
 from tui.text import problem_text, size_text
@@ -40,25 +45,6 @@ if TYPE_CHECKING:
     from tui.settings import Settings
 
 # The dialogs and the history actions load on first use, like the run view: a faster first paint.
-
-Method = TypeVar("Method", bound=Callable[..., None])
-
-
-def reported(what: str) -> Callable[[Method], Method]:
-    """For a worker under `@work`: an exception it meets (a run directory nobody foresaw) becomes a
-    one-line error (`cannot stop 'x': ...`), never the app's exit. `what` may name the first
-    argument as `{0}`."""
-    def wrap(method: Method) -> Method:
-        @functools.wraps(method)
-        def guarded(self: RunsScreen, *args: Any, **kwargs: Any) -> None:
-            try:
-                method(self, *args, **kwargs)
-            except Exception as exc:
-                text = f"cannot {what.format(*args)}: {exc.__class__.__name__}: {exc}"
-                self.post_message(ActionFinished(text[:300], error=True))
-        return guarded  # type: ignore[return-value]
-    return wrap
-
 
 class RunsScreen(Screen[None]):
     CSS_PATH = "runs.tcss"
@@ -323,7 +309,10 @@ class RunsScreen(Screen[None]):
             status = row.status if row else "unknown"
             self.notify(f"cannot resume '{name}': it is {status}", severity="warning")
             return
-        question = f"Resume run '{name}' from its last checkpoint, in the same directory?"
+        problem, question = resume_question(name, self.settings.save_dir / name)
+        if problem:
+            self.notify(problem, severity="warning")
+            return
         self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.resume_run(name)))
 
     def _handle(self, name: str) -> RunHandle | None:

@@ -30,6 +30,7 @@ from tui.run.files import (
     read_config_values,
     read_meta,
     read_run_json,
+    startup_error,
 )
 from tui.run.jobs import JobStates, run_job_state
 from tui.run.status import DAMAGED, SETTLED, run_status, story_damage
@@ -139,7 +140,8 @@ class RunTracker:
         s, rj = self.summary, self.run_json
         bad = len(self.reader.bad_lines)
         damage = story_damage(self.run_dir, s, rj, self.reader.problem, self.run_json_problem)
-        status = run_status(s, rj, host, run_job_state(rj, jobs), bad, damaged=bool(damage))
+        status = run_status(s, rj, host, run_job_state(rj, jobs), bad, damaged=bool(damage),
+                            startup_error=lambda: startup_error(self.run_dir, rj))
         problem = damage or self.reader.first_problem
         if s.starts == 0 and rj is None:  # not a run, or a damaged one: no start time, listed last
             return RunRow(self.name, status, bad_lines=bad, tags=self.meta.tags, note=self.meta.note,
@@ -157,7 +159,7 @@ class RunTracker:
             elapsed_s=s.elapsed_s,
             running_since=s.last_time if status == "running" else None,
             bad_lines=bad,
-            error=error_text(s.error),
+            error=_why_it_ended(status, s, self.run_dir, rj),
             metrics=dict(s.metrics),
             cfg=self.cfg,
             tags=self.meta.tags,
@@ -368,3 +370,11 @@ class RunsScanner:
         """Every known row, newest first."""
         rows = [t.row for t in self.trackers.values() if t.row is not None]
         return sorted(rows, key=lambda r: r.sort_key)
+
+
+def _why_it_ended(status: str, summary: RunSummary, run_dir: str, run_json: dict[str, Any] | None) -> str:
+    """The row's error: the `end` event's, or for a launch that never wrote its `start`, what its child
+    said before it died (`lost`: it was killed before it could say anything)."""
+    if summary.starts or status not in ("failed", "lost"):
+        return error_text(summary.error)
+    return startup_error(run_dir, run_json) or "lost before start: killed before the entry wrote anything"

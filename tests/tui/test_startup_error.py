@@ -1,0 +1,47 @@
+"""A launch whose child died before the entry's `start`: the row says why from `stdout.log` (the part
+this launch wrote), or that it was lost before start."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tui.run.files import startup_error
+from tui.table.scanner import RunsScanner
+
+LOST = "lost before start: killed before the entry wrote anything"
+TRACEBACK = "Traceback (most recent call last):\n  File \"x\", line 1\nValueError: lr must be > 0\n"
+
+
+def launched_then_dead(save: Path, name: str, stdout: str, offset: int = 0) -> Path:
+    run = save / name
+    run.mkdir(parents=True)
+    (run / "stdout.log").write_text(stdout)
+    record = {"argv": ["py", "-m", "torchx.train_pl", "--config", "c.yaml"], "pid": 999_999_999,
+              "create_time": 1.0, "launched_at": 1.0, "backend": "local", "stdout_offset": offset}
+    (run / "run.json").write_text(json.dumps(record))
+    return run
+
+
+@pytest.mark.parametrize(("stdout", "offset", "status", "error"), [
+    ("error: c.yaml: trainer_params.max_epoch: unknown key\n", 0, "failed",
+     "c.yaml: trainer_params.max_epoch: unknown key"),
+    (TRACEBACK, 0, "failed", "ValueError: lr must be > 0"),
+    ("", 0, "lost", LOST),
+    ("error: an earlier launch's complaint\n", 38, "lost", LOST),
+])
+def test_the_row_says_why_a_launch_never_started(tmp_path: Path, stdout: str, offset: int, status: str,
+                                                 error: str) -> None:
+    launched_then_dead(tmp_path, "r", stdout, offset)
+    [row] = RunsScanner(tmp_path, host="h").poll()[0]
+    assert (row.status, row.error) == (status, error)
+
+
+def test_a_fifo_for_stdout_says_nothing_and_never_blocks(tmp_path: Path) -> None:
+    run = launched_then_dead(tmp_path, "r", "")
+    (run / "stdout.log").unlink()
+    os.mkfifo(run / "stdout.log")
+    assert startup_error(run, {}) == ""
