@@ -33,3 +33,18 @@ async def test_q_on_a_pushed_screen_goes_back(tmp_path: Path, keys: tuple[str, .
         assert app.is_running
         await pilot.press("q")
         await wait_until(pilot, lambda: not app.is_running, 120, "the app to quit")
+
+
+async def test_home_and_end_go_to_the_first_and_last_run(tmp_path: Path) -> None:
+    names = three_runs(tmp_path / "save")
+    app = app_on(tmp_path / "save")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await filled(pilot, 3)
+        runs = app.screen.query_one("#runs")
+        first = runs.selected_name
+        await pilot.press("end")
+        await wait_until(pilot, lambda: runs.cursor_row == 2, 120, "the last run")
+        assert runs.selected_name != first and {first, runs.selected_name} <= set(names)
+        await pilot.press("home")
+        await wait_until(pilot, lambda: runs.cursor_row == 0, 120, "the first run")
+        assert runs.selected_name == first

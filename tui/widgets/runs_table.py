@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from rich.markup import escape
 from textual._two_way_dict import TwoWayDict
+from textual.binding import Binding
 from textual.events import Resize
 from textual.geometry import Size
 from textual.widgets import DataTable
@@ -44,7 +45,10 @@ class NameCell(str):
 
 class RunsTable(DataTable[str]):
     """Keeps the last `RunRow` per name (shown or filtered out) so a scan result repaints only what
-    changed."""
+    changed. `home`/`end` go to the first/last run (DataTable's scroll sideways)."""
+
+    BINDINGS = [Binding("home", "scroll_top", "First", show=False),
+                Binding("end", "scroll_bottom", "Last", show=False)]
 
     def __init__(self, clock: Callable[[], float], **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
