@@ -5,8 +5,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_entry
 from tests.framework.test_training import events_of, kinds
+
+pytestmark = pytest.mark.slow  # trains real models: left out of `make test-fast`
 
 EARLY = "configs/digits-early-stopping.yaml"
 CALLBACKS = ("callbacks=[{name: early_stopping, args: {monitor: val/acc, mode: max, patience: 2, "

@@ -11,6 +11,8 @@ import pytest
 from tests.conftest import REPO, run_entry
 from torchx.events import read_events
 
+pytestmark = pytest.mark.slow  # trains real models: left out of `make test-fast`
+
 CONFIGS = sorted(p.name for p in (REPO / "configs").glob("*.yaml"))
 
 

@@ -8,8 +8,12 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import run_entry, start_entry, wait_for
 from tests.framework.test_training import events_of, kinds
+
+pytestmark = pytest.mark.slow  # trains real models: left out of `make test-fast`
 
 GAN = "configs/digits-gan.yaml"
 LOSSES = ("train/g_loss", "train/d_loss", "train/d_real", "train/d_fake")

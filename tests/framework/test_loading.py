@@ -15,6 +15,8 @@ from tests.conftest import DIGITS, REPO, run_entry
 from tests.framework.test_training import events_of, kinds
 from torchx import datasets
 
+pytestmark = pytest.mark.slow  # trains real models: left out of `make test-fast`
+
 
 @pytest.fixture(scope="module", params=["train_pl", "train"])
 def digits_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:

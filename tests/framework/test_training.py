@@ -16,6 +16,8 @@ from torchx.events import EVENT_FIELDS, read_events
 from torchx.summary import RunSummary
 from tui.run.status import run_status
 
+pytestmark = pytest.mark.slow  # trains real models: left out of `make test-fast`
+
 
 def events_of(run_dir: Path) -> list[dict[str, Any]]:
     events, bad = read_events(run_dir / "events.jsonl")
