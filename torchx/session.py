@@ -1,6 +1,8 @@
 """What both entries share: flags, config and run directory before training; the `end` event after an error.
 
-Every user mistake is found here, before the directory exists, so a refused run leaves nothing behind.
+Every user mistake is found here, before the directory exists, so a refused run leaves nothing behind:
+the name, the save dir, the config and every object built from it (`torchx.check`, the same check
+`python -m torchx.check` and the TUI's launch dialog run) and the devices.
 DDP child ranks (started by Lightning or srun with the same argv) never write to it; those started by
 Lightning without `--name` find it through `ENV_RUN_DIR`. A requeued Slurm job resumes its own run.
 When training raises, `end_after_error` gives the run its `end` event, the same way in both entries.
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from torchx.check import check_run
 from torchx.config import ConfigError, config_files, dump_config, load_config
 from torchx.errors import USAGE_EXIT, UserError
 from torchx.events import read_events
@@ -106,17 +109,18 @@ def prepare(args: argparse.Namespace, check: Callable[[dict[str, Any], str], Non
     gpus = parse_gpus(args.gpu)
     save_dir = Path(args.save_dir)
     requeued = slurm_requeued(save_dir, args)
-    if args.resume or requeued:
+    if args.resume is not None or requeued:
         if args.config and not requeued:
             raise UserError("--resume uses the run's own config.yaml; give overrides instead of --config")
-        ctx = _resume_context(save_dir / (args.resume or args.name), args.overrides, check, entry, argv,
-                              gpus)
+        name = args.resume if args.resume is not None else args.name
+        _check_name(name)
+        ctx = _resume_context(save_dir / name, args.overrides, check, entry, argv, gpus)
     else:
         ctx = _new_context(save_dir, args, check, entry, argv, gpus)
     if is_child_rank():  # rank 0 sets the directory up; other ranks only train
         return ctx
     if ctx.resume_ckpt is None:
-        claim_run_dir(save_dir, ctx.name, os.environ.pop(ENV_RESERVATION, None))
+        _claim(save_dir, ctx.name)
         snapshot_code(ctx.run_dir, PACKAGE_DIR, config_files(args.config))
     (ctx.run_dir / CONFIG_FILE).write_text(dump_config(ctx.config), encoding="utf-8")
     (ctx.run_dir / CKPT_DIR).mkdir(exist_ok=True)
@@ -129,13 +133,46 @@ def _new_context(save_dir: Path, args: argparse.Namespace, check: Callable[[dict
     if not args.config:
         raise UserError("--config is required (or --resume NAME)")
     child_dir = os.environ.get(ENV_RUN_DIR) if is_child_rank() else None
-    name = args.name or (Path(child_dir).name if child_dir else default_run_name(args.config))
+    name = args.name if args.name is not None else (
+        Path(child_dir).name if child_dir else default_run_name(args.config))
+    _check_name(name)
+    if not is_child_rank():
+        check_save_dir(save_dir)
+    config = load_config(args.config, args.overrides)
+    check(config, args.config)
+    ctx = RunContext(name, save_dir / name, config, args.config, argv, None, gpus, entry)
+    check_run(ctx, args.config)
+    return ctx
+
+
+def _check_name(name: str) -> None:
     problem = validate_run_name(name)
     if problem:
         raise RunDirError(problem)
-    config = load_config(args.config, args.overrides)
-    check(config, args.config)
-    return RunContext(name, save_dir / name, config, args.config, argv, None, gpus, entry)
+
+
+def check_save_dir(save_dir: Path) -> None:
+    """The save dir is a writable directory or can be made in one: refused before anything is built."""
+    existing = save_dir
+    while not os.path.lexists(existing) and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == save_dir else f"cannot be made: {existing} "
+        raise RunDirError(f"--save-dir {save_dir}: {where}is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RunDirError(f"--save-dir {save_dir}: {existing} is not writable")
+
+
+def _claim(save_dir: Path, name: str) -> None:
+    """`claim_run_dir`, with a directory the system refuses to make (a read-only or special file system)
+    refused in one line like any other bad input."""
+    try:
+        claim_run_dir(save_dir, name, os.environ.pop(ENV_RESERVATION, None))
+    except RunDirError:
+        raise
+    except OSError as exc:
+        raise RunDirError(f"--save-dir {save_dir}: cannot make {save_dir / name} ({exc.strerror or exc})"
+                          ) from None
 
 
 def _resume_context(run_dir: Path, overrides: list[str], check: Callable[[dict[str, Any], str], None],
@@ -155,7 +192,9 @@ def _resume_context(run_dir: Path, overrides: list[str], check: Callable[[dict[s
     config = load_config(config_file, overrides)
     check(config, str(config_file))
     config_path = starts[0].get("config") if starts else None
-    return RunContext(run_dir.name, run_dir, config, config_path or str(config_file), argv, last, gpus, entry)
+    ctx = RunContext(run_dir.name, run_dir, config, config_path or str(config_file), argv, last, gpus, entry)
+    check_run(ctx, str(config_file))
+    return ctx
 
 
 def slurm_requeued(save_dir: Path, args: argparse.Namespace) -> bool:

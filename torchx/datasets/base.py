@@ -6,11 +6,17 @@ Lightning; the Lightning entry passes the loaders to `Trainer.fit`, which adds d
 
 from __future__ import annotations
 
+import os
 import signal
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset, random_split
+
+from torchx.registry import require, require_positive
+
+WORKERS_PER_CORE = 4  # more loader processes than this per core only thrash
 
 
 def _ignore_sigint(_worker_id: int) -> None:
@@ -21,7 +27,8 @@ def _ignore_sigint(_worker_id: int) -> None:
 class DataModule:
     """Subclasses implement `load()` returning (train, val, test) datasets; `validate()` checks inputs.
 
-    `validate()` runs before the run directory is created, so a missing file never leaves a half-made run.
+    `check_args` (values, from the config) and `validate()` (files) run before the run directory is
+    created, so a zero batch size or a missing file never leaves a half-made run.
     """
 
     def __init__(self, batch_size: int = 64, num_workers: int = 0, eval_batch_size: int | None = None,
@@ -31,6 +38,14 @@ class DataModule:
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self._splits: tuple[Dataset[Any], Dataset[Any], Dataset[Any]] | None = None
+
+    @classmethod
+    def check_args(cls, args: Mapping[str, Any]) -> None:
+        """Raise ArgError for a value the loaders would reject only once training starts."""
+        require_positive(args, "batch_size")
+        require(args, "eval_batch_size", lambda v: v is None or v > 0, "must be a positive integer")
+        cap = WORKERS_PER_CORE * (os.cpu_count() or 1)
+        require(args, "num_workers", lambda v: 0 <= v <= cap, f"must be from 0 to {cap} on this machine")
 
     def validate(self) -> None:
         """Raise a `UserError` naming what is missing; the default needs nothing."""

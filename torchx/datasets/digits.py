@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -9,6 +11,7 @@ from torch.utils.data import Dataset, TensorDataset
 
 from torchx.datasets.base import DataModule, split_three
 from torchx.datasets.tools import register
+from torchx.registry import ArgError, require
 
 
 @register("digits")
@@ -19,6 +22,16 @@ class Digits(DataModule):
                  **loader_args: Any) -> None:
         super().__init__(**loader_args)
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
+
+    @classmethod
+    def check_args(cls, args: Mapping[str, Any]) -> None:
+        super().check_args(args)
+        defaults = inspect.signature(cls).parameters
+        val, test = (args.get(k, defaults[k].default) for k in ("val_fraction", "test_fraction"))
+        for key in ("val_fraction", "test_fraction"):
+            require(args, key, lambda v: 0 <= v < 1, "must be a fraction from 0.0 to below 1.0")
+        if val + test >= 1:
+            raise ArgError("test_fraction", test, f"with val_fraction {val} leaves no training data")
 
     def load(self) -> tuple[Dataset[Any], Dataset[Any], Dataset[Any]]:
         from sklearn.datasets import load_digits

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from torch.utils.data import Dataset, Subset, TensorDataset
 from torchx.datasets.base import DataModule
 from torchx.datasets.tools import register
 from torchx.errors import UserError
+from torchx.registry import require
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -50,6 +52,11 @@ class MNIST(DataModule):
     def __init__(self, root: str = "load/mnist", val_size: int = 5000, **loader_args: Any) -> None:
         super().__init__(**loader_args)
         self.root, self.val_size = Path(root), val_size
+
+    @classmethod
+    def check_args(cls, args: Mapping[str, Any]) -> None:
+        super().check_args(args)
+        require(args, "val_size", lambda v: v >= 0, "must be an integer ≥ 0")
 
     def validate(self) -> None:
         missing = [stem for stem in FILES.values() if find_idx(self.root, stem) is None]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from torchx.losses.tools import register
+from torchx.registry import require
 
 
 class GanLoss(nn.Module):
@@ -29,6 +33,10 @@ class NonSaturatingLoss(GanLoss):
     def __init__(self, real_label: float = 1.0) -> None:
         super().__init__()
         self.real_label = real_label
+
+    @staticmethod
+    def check_args(args: Mapping[str, Any]) -> None:
+        require(args, "real_label", lambda v: 0 < v <= 1, "must be above 0.0 and at most 1.0")
 
     def d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         real = F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, self.real_label))

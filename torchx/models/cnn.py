@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
 from torchx.models.tools import register
+from torchx.registry import require_positive
 
 
 @register("cnn")
@@ -22,6 +26,10 @@ class SmallCNN(nn.Module):
             channels = out
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
+
+    @staticmethod
+    def check_args(args: Mapping[str, Any]) -> None:
+        require_positive(args, "in_channels", "num_classes", "width", "blocks")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))

@@ -8,12 +8,22 @@ from the generator, so a config states them once.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
 from torchx.models.mlp import MLP
 from torchx.models.tools import register
+from torchx.registry import require, require_positive
+
+
+def _check_net(args: Mapping[str, Any]) -> None:
+    """What both nets take: hidden widths, an optional class condition, dropout (the discriminator)."""
+    require_positive(args, "hidden", "embed_dim")
+    require(args, "num_classes", lambda v: v >= 0, "must be 0 (unconditional) or a number of classes")
+    require(args, "dropout", lambda v: 0 <= v < 1, "must be from 0.0 to below 1.0")
 
 
 class _LabelInput(nn.Module):
@@ -48,6 +58,11 @@ class MLPGenerator(nn.Module):
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return torch.sigmoid(self.body(self.input(z, labels))).view(-1, *self.out_shape)
 
+    @staticmethod
+    def check_args(args: Mapping[str, Any]) -> None:
+        require_positive(args, "out_shape", "latent_dim")
+        _check_net(args)
+
 
 @register("mlp_discriminator")
 class MLPDiscriminator(nn.Module):
@@ -63,3 +78,8 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.body(self.input(x, labels)).squeeze(1)
+
+    @staticmethod
+    def check_args(args: Mapping[str, Any]) -> None:
+        require_positive(args, "in_shape")
+        _check_net(args)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
 from torchx.models.tools import register
+from torchx.registry import require, require_positive
+
+
+def is_activation(name: Any) -> bool:
+    """A `torch.nn` module class by name (ReLU, GELU, LeakyReLU, ...)."""
+    cls = getattr(nn, name, None) if isinstance(name, str) else None
+    return isinstance(cls, type) and issubclass(cls, nn.Module)
 
 
 @register("mlp")
@@ -22,6 +32,12 @@ class MLP(nn.Module):
             last = width
         layers.append(nn.Linear(last, out_dim))
         self.net = nn.Sequential(*layers)
+
+    @staticmethod
+    def check_args(args: Mapping[str, Any]) -> None:
+        require_positive(args, "in_dim", "out_dim", "hidden")
+        require(args, "dropout", lambda v: 0 <= v < 1, "must be from 0.0 to below 1.0")
+        require(args, "activation", is_activation, "must name a torch.nn activation such as ReLU or GELU")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 from torchvision.models import resnet18
 
 from torchx.models.tools import register
+from torchx.registry import require_positive
 
 
 @register("resnet18")
@@ -19,6 +23,10 @@ class ResNet18(nn.Module):
         net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
         net.maxpool = nn.Identity()
         self.net = net
+
+    @staticmethod
+    def check_args(args: Mapping[str, Any]) -> None:
+        require_positive(args, "in_channels", "num_classes")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torchvision.utils import make_grid, save_image
 
 from torchx import losses, models
-from torchx.errors import UserError
 from torchx.losses.gan import GanLoss
 from torchx.optim import build_optimizer, build_scheduler
+from torchx.registry import RegistryError, require_positive
 from torchx.wrappers.tools import register
 
 SAMPLES_DIR = "samples"
@@ -56,14 +56,15 @@ class GanWrapper(pl.LightningModule):
 
     @staticmethod
     def check_args(args: Mapping[str, Any]) -> None:
-        """What the registry cannot see: the loss must be a GAN loss, the counts positive (`torchx.check`)."""
-        loss = losses.losses.get(args["loss_spec"]["name"])
+        """What annotations cannot say: the loss must be a GAN loss, the counts positive."""
+        require_positive(args, "d_steps", "sample_every_n_epochs", "num_samples")
+        name = args["loss_spec"]["name"]
+        try:
+            loss = losses.losses.get(name)
+        except RegistryError:
+            return  # an unknown name: the loss_spec's own check names it
         if not (isinstance(loss, type) and issubclass(loss, GanLoss)):
-            raise UserError(f"loss_spec '{args['loss_spec']['name']}' is not a GAN loss "
-                            "(e.g. gan_bce, gan_hinge)")
-        for key in ("d_steps", "sample_every_n_epochs", "num_samples"):
-            if not isinstance(args.get(key, 1), int) or args.get(key, 1) < 1:
-                raise UserError(f"{key} must be a positive integer, got {args[key]!r}")
+            raise RegistryError(f"loss_spec '{name}' is not a GAN loss (e.g. gan_bce, gan_hinge)", key="args")
 
     @property
     def optimizer_steps_per_batch(self) -> int:
