@@ -1,7 +1,9 @@
 """Writes a run's story twice: `events.jsonl` for programs (the TUI) and `log.txt` for people.
 
 Both entries drive one `RunRecorder`; it is torch-free and only global rank 0 makes one that writes
-(`enabled=False` on other ranks turns every call into a no-op).
+(`enabled=False` on other ranks turns every call into a no-op). log.txt is for people: a line that
+cannot be written (a full disk) is reported once on stderr and training goes on. The `end` event is
+written before the log's last lines, so a run that cannot log still ends its story.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import socket
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Any
 import psutil
 
 from torchx.eta import EtaEstimator
-from torchx.events import EventWriter
+from torchx.events import EventWriter, append_whole
 from torchx.experiment import EVENTS_FILE, LOG_FILE
 
 
@@ -35,7 +38,9 @@ class RunRecorder:
     def __init__(self, run_dir: Path, enabled: bool = True) -> None:
         self.run_dir, self.enabled = run_dir, enabled
         self.events: EventWriter | None = EventWriter(run_dir / EVENTS_FILE) if enabled else None
-        self._log = open(run_dir / LOG_FILE, "a", encoding="utf-8") if enabled else None
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        self._log: int | None = os.open(run_dir / LOG_FILE, flags, 0o666) if enabled else None
+        self._reported: set[str] = set()
         self.eta: EtaEstimator | None = None
         self.started = self.ended = False
         self._t0 = time.time()
@@ -46,9 +51,18 @@ class RunRecorder:
         if self._log is None:
             return
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        for line in text.rstrip("\n").splitlines() or [""]:
-            self._log.write(f"[{stamp}] {line}\n")
-        self._log.flush()
+        lines = "".join(f"[{stamp}] {line}\n" for line in text.rstrip("\n").splitlines() or [""])
+        try:
+            append_whole(self._log, lines.encode("utf-8"))
+        except OSError as exc:
+            self._report(LOG_FILE, exc)
+
+    def _report(self, name: str, exc: OSError) -> None:
+        """One line on stderr the first time a file of the run cannot be written."""
+        if name not in self._reported:
+            self._reported.add(name)
+            print(f"torchx: cannot write {self.run_dir / name}: {exc.strerror or exc}", file=sys.stderr,
+                  flush=True)
 
     def start(self, *, name: str, config_path: str, argv: list[str], world_size: int, devices: Any,
               max_epochs: int, steps_per_epoch: int, global_step: int, epochs_done: int,
@@ -125,14 +139,19 @@ class RunRecorder:
         if error is not None:
             tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
             err = {"type": type(error).__name__, "message": str(error), "traceback": tb}
-            self.log(f"error: {type(error).__name__}: {error}\n{tb}")
         if self.events is not None:
-            self.events.write("end", status=status, elapsed_s=elapsed, error=err, reason=reason)
+            try:
+                self.events.write("end", status=status, elapsed_s=elapsed, error=err, reason=reason)
+            except OSError as exc:
+                self._report(EVENTS_FILE, exc)
+        if err is not None:
+            self.log(f"error: {err['type']}: {error}\n{err['traceback']}")
         self.log(f"end: {status}{f' ({reason})' if reason else ''} after {fmt_duration(elapsed)}")
         self.close()
 
     def close(self) -> None:
         if self.events is not None:
             self.events.close()
-        if self._log is not None and not self._log.closed:
-            self._log.close()
+        if self._log is not None:
+            os.close(self._log)
+            self._log = None

@@ -2,32 +2,35 @@
 
 The same config, directory and events as `torchx.train_pl`, with no Lightning: one device and one
 readable loop. It runs the `base` wrapper's recipe (model, loss, optimizer, per-epoch scheduler);
-other wrappers need the Lightning entry.
+other wrappers need the Lightning entry. A stop inside an epoch saves where it is (`Progress`); a resume
+trains the rest of that epoch, in the same order (`torchx.resumable`), then goes on as if never stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import math
-import os
 import sys
-import tempfile
 import time
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from torchx import datasets, losses, models
 from torchx.check import check_config
+from torchx.checkpoints import remove_stale, save_atomic
 from torchx.config import ConfigError
 from torchx.errors import UserError
+from torchx.experiment import CKPT_DIR
 from torchx.formats import PLAIN_CKPT_FORMAT
 from torchx.metrics import accuracy
 from torchx.optim import build_optimizer, build_scheduler
 from torchx.recorder import RunRecorder
+from torchx.resumable import ResumableLoader, data_seed, resumable
 from torchx.session import RunContext, build_parser, end_after_error, prepare, run_main
 from torchx.stopping import StopRequest
 
@@ -66,14 +69,6 @@ def pick_device(ctx: RunContext) -> torch.device:
     return torch.device("cuda", 0)
 
 
-def save_atomic(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file in the same directory, then rename over the target."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as f:
-        torch.save(obj, f)
-    os.replace(tmp, path)
-
-
 def limit(value: Any, total: int) -> int:
     """Lightning's `limit_*_batches` semantics: an int is a count, a float a fraction."""
     if value is None:
@@ -110,6 +105,42 @@ def train(ctx: RunContext, stop: StopRequest) -> int:
         return end_after_error(recorder, exc, stop)
 
 
+def epoch_batches(loader: Any, epoch: int, first: int) -> Iterator[tuple[int, Any]]:
+    """`epoch`'s (batch index, batch) pairs from batch `first` on: a resumed epoch skips what it trained."""
+    if isinstance(loader, ResumableLoader):
+        loader.set_epoch(epoch)
+        loader.resume_at(epoch, first)
+        return enumerate(loader, first)
+    return enumerate(itertools.islice(loader, first, None), first)  # an order of its own: skipped by loading
+
+
+@dataclass
+class Progress:
+    """Where training goes on: batch `batch` of epoch `epoch` (0: its start) after `step` steps, with the
+    loss sum and sample count of that epoch's trained batches (for its mean) and the best monitored value."""
+
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    best: float | None = None
+    epoch_loss: tuple[float, int] = (0.0, 0)
+
+
+def restore(path: Any, device: torch.device, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+            scheduler: Any) -> Progress:
+    """Load a plain-entry checkpoint into the objects; return where it goes on."""
+    state = torch.load(path, map_location=device, weights_only=False)
+    if state.get("format") != PLAIN_CKPT_FORMAT:
+        raise UserError(f"{path}: not a checkpoint of the plain entry "
+                        "(resume this run with python -m torchx.train_pl)")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler"):
+        scheduler.load_state_dict(state["scheduler"])
+    return Progress(state["epoch"], state.get("batch", 0), state["global_step"], state.get("best"),
+                    tuple(state.get("epoch_loss", (0.0, 0))))
+
+
 def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[str, Any],
            params: dict[str, Any]) -> int:
     if cfg.get("seed") is not None:
@@ -128,20 +159,16 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
     clip = params.get("gradient_clip_val")
     monitor = (cfg.get("checkpoint") or {}).get("monitor")
     mode_max = (cfg.get("checkpoint") or {}).get("mode", "min") == "max"
+    best_ckpt = ctx.run_dir / CKPT_DIR / "best.ckpt"
 
-    start_epoch, step, best = 0, 0, None
+    resumed = Progress()
     if ctx.resume_ckpt is not None:
-        state = torch.load(ctx.resume_ckpt, map_location=device, weights_only=False)
-        if state.get("format") != PLAIN_CKPT_FORMAT:
-            raise UserError(f"{ctx.resume_ckpt}: not a checkpoint of the plain entry "
-                            "(resume this run with python -m torchx.train_pl)")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None and state.get("scheduler"):
-            scheduler.load_state_dict(state["scheduler"])
-        start_epoch, step, best = state["epoch"], state["global_step"], state.get("best")
+        resumed = restore(ctx.resume_ckpt, device, model, optimizer, scheduler)
+        remove_stale(ctx.run_dir / CKPT_DIR, keep=[ctx.last_ckpt, best_ckpt])
+    start_epoch, step, best = resumed.epoch, resumed.step, resumed.best
 
-    train_loader, val_loader = data.train_dataloader(), data.val_dataloader()
+    train_loader = resumable(data.train_dataloader(), data_seed(cfg, ctx.name))
+    val_loader = data.val_dataloader()
     train_batches = limit(params.get("limit_train_batches"), len(train_loader))
     val_batches = limit(params.get("limit_val_batches"), len(val_loader))
     ignored = sorted(set(params) - PLAIN_TRAINER_PARAMS)
@@ -153,18 +180,23 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
     if ignored:
         recorder.log(f"note: the plain entry ignores trainer_params {', '.join(ignored)}")
 
-    def checkpoint(epoch_done: int) -> dict[str, Any]:
+    def checkpoint(epoch: int, batch: int = 0, epoch_loss: tuple[float, int] = (0.0, 0)) -> dict[str, Any]:
+        """The state to go on from (`Progress`): batch `batch` of `epoch`."""
         return {"format": PLAIN_CKPT_FORMAT, "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "epoch": epoch_done, "global_step": step, "best": best, "config": cfg}
+                "epoch": epoch, "batch": batch, "epoch_loss": epoch_loss, "global_step": step, "best": best,
+                "config": cfg}
 
     gc.freeze()  # set-up objects leave the collector's scans: full collections stay short in the loop
     model.train()
     for epoch in range(start_epoch, max_epochs):
         t_epoch = time.perf_counter()
-        loss_sum, seen = torch.zeros((), device=device), 0
-        for batch_idx, (x, y) in enumerate(train_loader):
+        first = resumed.batch if epoch == start_epoch else 0
+        loss_sum = torch.full((), resumed.epoch_loss[0] if first else 0.0, device=device)
+        seen = resumed.epoch_loss[1] if first else 0
+        done = first
+        for batch_idx, (x, y) in epoch_batches(train_loader, epoch, first):
             if batch_idx >= train_batches:
                 break
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -177,7 +209,7 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
                 torch.nn.utils.clip_grad_norm_(model.parameters(), float(clip))
             scaler.step(optimizer)
             scaler.update()
-            step += 1
+            step, done = step + 1, batch_idx + 1
             loss_sum.add_(loss.detach(), alpha=len(y))
             seen += len(y)
             recorder.train_progress(step)
@@ -186,8 +218,8 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
                 recorder.step(epoch, step, {"train/loss": loss.item()}, len(y))
             if stop.requested:
                 break
-        if stop.requested:  # the interrupted epoch is run again on resume; the step count carries on
-            save_atomic(checkpoint(epoch), ctx.last_ckpt)
+        if stop.requested and done < train_batches:  # cut inside the epoch: a resume trains the rest of it
+            save_atomic(checkpoint(epoch, done, (loss_sum.item(), seen)), ctx.last_ckpt)
             recorder.ckpt("ckpt/last.ckpt", epoch, step, None, None)
             recorder.end("stopped", reason=stop.reason)
             return stop.exit_code
@@ -202,10 +234,13 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
         if value is not None and math.isfinite(value) and (
                 best is None or (value > best if mode_max else value < best)):
             best = value
-            save_atomic(checkpoint(epoch + 1), ctx.run_dir / "ckpt" / "best.ckpt")
+            save_atomic(checkpoint(epoch + 1), best_ckpt)
             recorder.ckpt("ckpt/best.ckpt", epoch, step, monitor, value)
         save_atomic(checkpoint(epoch + 1), ctx.last_ckpt)
         recorder.ckpt("ckpt/last.ckpt", epoch, step, monitor, value)
+        if stop.requested:  # it came with the epoch's last batch or during validation: the epoch is whole
+            recorder.end("stopped", reason=stop.reason)
+            return stop.exit_code
     recorder.end("finished")
     return 0
 

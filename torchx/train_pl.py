@@ -2,12 +2,13 @@
 
 Builds the data module, wrapper and callbacks from the config, fits with Lightning (DDP when several
 devices), and records the run in `save/<name>/` (ARCHITECTURE.md). SIGINT/SIGTERM stop after the current
-step with `last.ckpt` written; `--resume NAME` continues from it with the global step preserved.
+step with `last.ckpt` written; `--resume NAME` continues from it at the batch it stopped at.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import warnings
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from typing import Any
 
 from torchx.config import ConfigError
 from torchx.session import RunContext, build_parser, end_after_error, is_child_rank, prepare, run_main
-from torchx.stopping import StopRequest
+from torchx.stopping import ENV_PARENT_PID, StopRequest, watch_parent
 
 # Debian ships `srun`, so Lightning warns about SLURM on every start; it is not a problem here.
 warnings.filterwarnings("ignore", message=r".*srun.*")
@@ -44,8 +45,13 @@ def check_trainer_config(config: Mapping[str, Any], source: str) -> None:
 
 
 def trainer_params(ctx: RunContext) -> dict[str, Any]:
-    """`trainer_params` with `--gpu` applied; one device unless asked for more."""
+    """`trainer_params` with `--gpu` applied; one device unless asked for more; checkpoints written by
+    `AtomicCheckpointIO`."""
+    from torchx.callbacks.checkpoint import AtomicCheckpointIO
+
     params = dict(ctx.config.get("trainer_params") or {})
+    plugins = params.get("plugins") or []
+    params["plugins"] = [*(plugins if isinstance(plugins, list) else [plugins]), AtomicCheckpointIO()]
     if ctx.gpus:
         params.update(accelerator="gpu", devices=ctx.gpus)
         if len(ctx.gpus) > 1:
@@ -67,6 +73,7 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
     from torchx.experiment import CKPT_DIR, TB_DIR
     from torchx.loggers import TensorBoard
     from torchx.recorder import RunRecorder
+    from torchx.resumable import data_seed, resumable
 
     if ctx.config.get("seed") is not None:
         pl.seed_everything(ctx.config["seed"], workers=True, verbose=False)
@@ -84,8 +91,9 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
             callbacks=[events_cb, graceful, *checkpoints, *extra],
             **trainer_params(ctx),
         )
+        train_loader = resumable(data.train_dataloader(), data_seed(ctx.config, ctx.name))
         gc.freeze()  # set-up objects leave the collector's scans: full collections stay short in the loop
-        trainer.fit(wrapper, train_dataloaders=data.train_dataloader(),
+        trainer.fit(wrapper, train_dataloaders=train_loader,
                     val_dataloaders=data.val_dataloader(), ckpt_path=ctx.resume_ckpt)
     except BaseException as exc:
         recorder = events_cb.recorder or RunRecorder(ctx.run_dir, enabled=not is_child_rank())
@@ -101,6 +109,10 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     stop = StopRequest().install()  # from the first moment: a stop during start-up is honoured too
+    if is_child_rank():
+        watch_parent()  # rank 0 killed alone: leave rather than wait for it forever
+    else:
+        os.environ[ENV_PARENT_PID] = str(os.getpid())  # the ranks Lightning starts watch this process
 
     def body() -> int:
         args = build_parser("python -m torchx.train_pl", __doc__ or "").parse_intermixed_args(argv)

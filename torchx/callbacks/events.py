@@ -15,6 +15,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
+from torchx.callbacks.graceful_stop import epoch_cut
 from torchx.callbacks.metrics import phase_metrics
 from torchx.recorder import RunRecorder
 
@@ -32,6 +33,7 @@ class EventsCallback(pl.Callback):
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         assert self.recorder is not None
+        self._epoch_t0 = time.perf_counter()  # a mid-epoch resume has no `on_train_epoch_start`
         devices: Any = trainer.device_ids if trainer.strategy.root_device.type == "cuda" else "cpu"
         import pytorch_lightning
 
@@ -67,8 +69,8 @@ class EventsCallback(pl.Callback):
             self.recorder.validation_done(time.perf_counter() - self._val_t0)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.recorder is None or not trainer.is_global_zero:
-            return
+        if self.recorder is None or not trainer.is_global_zero or epoch_cut(trainer):
+            return  # an epoch a stop cut short ends after a resume, with its own `epoch` event
         metrics = phase_metrics(trainer.callback_metrics, "epoch")
         self.recorder.epoch(trainer.current_epoch, progress_step(trainer), metrics,
                             time.perf_counter() - self._epoch_t0, trainer.max_epochs or 0)
