@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from torchx.config import ConfigError, load_config
 from torchx.errors import USAGE_EXIT, UserError
-from torchx.formats import BASE_SPEC_KINDS
+from torchx.formats import BASE_SPEC_KINDS, RESERVED_TRAINER_PARAMS
 from torchx.registry import RegistryError, check_arguments, shown
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from torchx.session import RunContext
 
-ENTRY_CHECKS = {"train_pl": "torchx.train_pl:check_trainer_config",
+ENTRY_CHECKS = {"train_pl": "torchx.check:check_config",
                 "train": "torchx.train:check_plain_config"}
 CPU_PROCESSES_PER_CORE = 2  # DDP ranks on the CPU beyond this per core only thrash (or exhaust memory)
 PLAIN_ACCELERATORS = ("auto", "cpu", "gpu", "cuda")
@@ -191,8 +191,6 @@ def _check_sched(spec: Mapping[str, Any], optimizer: torch.optim.Optimizer | Non
 def _check_trainer_params(params: Mapping[str, Any], source: str) -> None:
     """Names and types against `pl.Trainer`'s signature; the entry sets its own logger and callbacks."""
     import pytorch_lightning as pl
-
-    from torchx.train_pl import RESERVED_TRAINER_PARAMS
 
     for key in RESERVED_TRAINER_PARAMS:
         if key in params:

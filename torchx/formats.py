@@ -16,3 +16,6 @@ PLAIN_CKPT_FORMAT = "torchx-plain-1"
 BASE_SPEC_KINDS: Mapping[str, str] = {
     "model_spec": "models", "loss_spec": "losses", "optim_spec": "optim", "sched_spec": "sched",
 }
+
+# Trainer arguments the Lightning entry sets itself: a config that sets them is refused.
+RESERVED_TRAINER_PARAMS = ("callbacks", "logger", "default_root_dir", "enable_checkpointing")

@@ -11,38 +11,13 @@ import gc
 import os
 import sys
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
-from torchx.config import ConfigError
 from torchx.session import RunContext, build_parser, end_after_error, is_child_rank, prepare, run_main
 from torchx.stopping import ENV_PARENT_PID, StopRequest, watch_parent
 
 # Debian ships `srun`, so Lightning warns about SLURM on every start; it is not a problem here.
 warnings.filterwarnings("ignore", message=r".*srun.*")
-
-RESERVED_TRAINER_PARAMS = ("callbacks", "logger", "default_root_dir", "enable_checkpointing")
-
-
-def check_trainer_config(config: Mapping[str, Any], source: str) -> None:
-    """Full check (`torchx.check`) plus the Trainer's own arguments."""
-    import inspect
-
-    import pytorch_lightning as pl
-
-    from torchx.check import check_config
-
-    check_config(config, source)
-    params = dict(config.get("trainer_params") or {})
-    for key in RESERVED_TRAINER_PARAMS:
-        if key in params:
-            raise ConfigError(f"{source}: trainer_params.{key}: set by torchx (use the 'callbacks' and "
-                              "'checkpoint' sections instead)")
-    try:
-        inspect.signature(pl.Trainer).bind(**params)
-    except TypeError as exc:
-        raise ConfigError(f"{source}: trainer_params: pytorch_lightning.Trainer: {exc}") from None
-
 
 def trainer_params(ctx: RunContext) -> dict[str, Any]:
     """`trainer_params` with `--gpu` applied; one device unless asked for more; checkpoints written by
@@ -115,8 +90,10 @@ def main(argv: list[str] | None = None) -> None:
         os.environ[ENV_PARENT_PID] = str(os.getpid())  # the ranks Lightning starts watch this process
 
     def body() -> int:
+        from torchx.check import check_config
+
         args = build_parser("python -m torchx.train_pl", __doc__ or "").parse_intermixed_args(argv)
-        ctx = prepare(args, check_trainer_config, entry="train_pl")
+        ctx = prepare(args, check_config, entry="train_pl")
         return fit(ctx, stop)
 
     run_main(body)
