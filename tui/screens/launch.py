@@ -108,13 +108,10 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             option_list.highlighted = 0
         want_gpus = getattr(self.app, "want_gpus", None)  # the app's one NVML sampler
         if want_gpus is not None:
-            want_gpus(self)
+            want_gpus()
 
     def on_unmount(self) -> None:
         self._checker.close()  # the dialog's checker process goes with it
-        release_gpus = getattr(self.app, "release_gpus", None)
-        if release_gpus is not None:
-            release_gpus(self)
 
     # ---- selection and validation ----
 

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
@@ -73,10 +73,6 @@ class RunsScreen(Screen[None]):
         self.scanner = RunsScanner(settings.save_dir, cache_dir=settings.cache_dir)
         self._wake = threading.Event()
         self._pending_select: str | None = None
-        self._held: RunsChanged | None = None
-        """Scan results that arrived while an opaque screen (the run view) covered this one: applying
-        them there would repaint the covering screen's every line the table's region spans."""
-        self._summary = ""
 
     def compose(self) -> ComposeResult:
         yield Static(f"torchx · {self.settings.save_dir}", id="summary", markup=False)
@@ -88,28 +84,13 @@ class RunsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.scan_runs()
         if self.settings.live:
-            self.set_interval(1.0, self._tick)
+            self.set_interval(1.0, self.query_one(RunsTable).tick)
 
     def on_unmount(self) -> None:
         """The app is quitting: Python waits for the scan thread at exit, so it must end now, not
         after its current poll (a long first scan, worker processes included) or its sleep."""
         self.scanner.stop()
         self._wake.set()
-
-    @property
-    def covered(self) -> bool:
-        """Whether a screen that hides this one is on top (a dialog lets the table show through)."""
-        return self.app.screen is not self and not isinstance(self.app.screen, ModalScreen)
-
-    def _tick(self) -> None:
-        if not self.covered:
-            self.table.tick()
-
-    def on_screen_resume(self) -> None:
-        held, self._held = self._held, None
-        if held is not None:
-            self.show_runs(held)
-        self.table.tick()
 
     @property
     def table(self) -> RunsTable:
@@ -164,9 +145,6 @@ class RunsScreen(Screen[None]):
 
     @on(RunsChanged)
     def show_runs(self, message: RunsChanged) -> None:
-        if self.covered:
-            self._held = message if self._held is None else _merged(self._held, message)
-            return
         self.table.apply(message.changed, message.removed)
         if self._pending_select in self.table.runs:
             self.table.move_cursor(row=self.table.get_row_index(self._pending_select))
@@ -176,10 +154,7 @@ class RunsScreen(Screen[None]):
             counts[row.status] = counts.get(row.status, 0) + 1
         parts = [f"{n} {status}" for status, n in sorted(counts.items())]
         text = f"torchx · {self.settings.save_dir} · {message.total} dirs"
-        text += " · " + ", ".join(parts) if parts else ""
-        if text != self._summary:  # `update` lays the screen out again
-            self._summary = text
-            self.query_one("#summary", Static).update(text)
+        self.query_one("#summary", Static).update(text + (" · " + ", ".join(parts) if parts else ""))
         self._show_counts()
         self._show_detail()
 
@@ -464,14 +439,3 @@ class RunsScreen(Screen[None]):
             self.scanner.refresh_soon(entry.run)
         else:
             self._pending_select = None
-
-
-def _merged(first: RunsChanged, then: RunsChanged) -> RunsChanged:
-    """Two scan results as one: the later row of a run wins; a run removed then seen again is back."""
-    changed = {row.name: row for row in first.changed}
-    removed = dict.fromkeys(name for name in first.removed if name not in {r.name for r in then.changed})
-    for name in then.removed:
-        changed.pop(name, None)
-        removed[name] = None
-    changed.update((row.name, row) for row in then.changed)
-    return RunsChanged(list(changed.values()), list(removed), then.total)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections import deque
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.timer import Timer
 from textual.widgets import Input
 
 from tui.live.logtail import MAX_LINES
@@ -16,8 +14,6 @@ from tui.widgets.line import Line
 from tui.widgets.search_log import SearchLog
 
 TRACEBACK = "Traceback (most recent call last)"
-FLUSH_S = 1.0
-"""New lines reach the view at most this often: each write scrolls, rewriting every line shown."""
 
 
 class LogPanel(Vertical):
@@ -33,9 +29,6 @@ class LogPanel(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.sources, self.source, self.follow = sources, sources[0], True
         self._lines: dict[str, deque[str]] = {s: deque(maxlen=MAX_LINES) for s in sources}
-        self._pending: list[str] = []
-        self._flushed_at = -FLUSH_S
-        self._flush_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Line(id="log-status")
@@ -54,30 +47,10 @@ class LogPanel(Vertical):
         return bool(self.query_one("#search", Input).display)
 
     def add_lines(self, source: str, lines: list[str]) -> None:
-        """Lines of the shown source reach the view at once if none did in the last `FLUSH_S`, else
-        together at the end of it."""
         self._lines[source].extend(lines)
-        if source != self.source:
-            return
-        self._pending.extend(lines)
-        wait = FLUSH_S - (time.monotonic() - self._flushed_at)
-        if wait <= 0:
-            self.flush()
-        elif self._flush_timer is None:
-            self._flush_timer = self.set_timer(wait, self.flush)
-
-    def flush(self) -> None:
-        """Write the lines held back (`add_lines`) now."""
-        if self._flush_timer is not None:
-            self._flush_timer.stop()
-            self._flush_timer = None
-        self._flushed_at = time.monotonic()
-        pending, self._pending = self._pending, []
-        if len(pending) >= MAX_LINES:
-            self.show_source(self.source)
-        elif pending:
-            self.log_view.write_lines(pending, scroll_end=self.follow)
-            self._update_status()
+        if source == self.source:
+            self.log_view.write_lines(lines, scroll_end=self.follow)
+        self._update_status()
 
     def _update_status(self) -> None:
         others = [s for s in self.sources if s != self.source]
@@ -88,7 +61,6 @@ class LogPanel(Vertical):
         self.query_one("#log-status", Line).set("  ·  ".join(parts))
 
     def set_follow(self, follow: bool) -> None:
-        self.flush()
         self.follow = self.log_view.auto_scroll = follow
         if follow:
             self.log_view.scroll_end(animate=False)
@@ -98,7 +70,7 @@ class LogPanel(Vertical):
         self.show_source(self.sources[(self.sources.index(self.source) + 1) % len(self.sources)])
 
     def show_source(self, source: str) -> None:
-        self.source, self._pending = source, []
+        self.source = source
         self.log_view.clear()
         self.log_view.write_lines(list(self._lines[source]), scroll_end=self.follow)
         self._update_status()
@@ -116,7 +88,6 @@ class LogPanel(Vertical):
     def search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         query = event.value.strip()
-        self.flush()
         self.set_follow(False)
         found = self.log_view.search(query)
         self.close_search()
