@@ -34,7 +34,10 @@ async def refused(pilot, app, screen: LaunchScreen, because: str, timeout: float
 @pytest.mark.slow
 async def test_bad_inputs_are_refused(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    make_run(app.settings.save_dir, "taken", "stopped")
+    taken = make_run(app.settings.save_dir, "taken", "stopped")
+    (taken / "config.yaml").write_text("trainer_params: {max_epochs: 10}\n")  # resumable: offered as such
+    (taken / "ckpt").mkdir()
+    (taken / "ckpt" / "last.ckpt").write_bytes(b"w")
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.screen.query_one("#runs").row_count == 1, 120, "the table")
         screen = await open_launch(pilot, app, "broken.yaml")
