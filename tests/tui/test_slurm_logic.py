@@ -62,7 +62,7 @@ def test_script_sets_devices_from_the_fields(tmp_path: Path) -> None:
                  "#SBATCH --partition=gpu", "#SBATCH --time=30", "#SBATCH --signal=USR1@120",
                  "#SBATCH --mem=8G", f"cd {tmp_path}"):
         assert line + "\n" in script
-    assert ("srun py -m torchx.train_pl --config c.yaml trainer_params.num_nodes=2 trainer_params.devices=4 "
+    assert ("srun --wait=120 py -m torchx.train_pl --config c.yaml trainer_params.num_nodes=2 trainer_params.devices=4 "
             "trainer_params.accelerator=gpu trainer_params.strategy=ddp\n") in script
 
 

@@ -5,7 +5,9 @@ Lightning's SLURM environment turns them into DDP ranks of the same `torchx.trai
 stopped by SIGUSR1 (the time-limit warning) exits 75 on every rank, and the script then requeues the
 job, which resumes the run from `last.ckpt`. `srun` runs without --kill-on-bad-exit, so the first rank
 to exit 75 does not get the others killed (which would hide the 75); a crashed rank still ends the
-others through its broken process group. Torch- and Textual-free.
+others through its broken process group, and `--wait` ends tasks still running a while after the first
+one exited (rank 0 refused before the process group forms, e.g. a taken name, would otherwise leave the
+others waiting for it until the time limit). Torch- and Textual-free.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from tui.launch.request import (
 from tui.run.jobs import OUTPUT_FILE, job_of, job_state, slurm_command
 from tui.run.status import SLURM, job_active
 
+TASK_GRACE_S = 120
+"""How long `srun` lets the other tasks run on once one has exited: ranks that end together (a finished
+run, a requeue's 75, a crash through the process group) do it within seconds."""
 _TIME_RE = re.compile(r"(\d+-)?\d+(:\d+){0,2}")
 _PARTITION_RE = re.compile(r"[\w.,-]+")
 
@@ -161,7 +166,7 @@ def sbatch_script(run_dir: Path, entry_args: Sequence[str], spec: SlurmSpec, wor
     lines += [
         "",
         f"cd {shlex.quote(str(workdir.resolve()))}",
-        f"srun {shlex.join(entry_command(entry_args, spec, python))}",
+        f"srun --wait={TASK_GRACE_S} {shlex.join(entry_command(entry_args, spec, python))}",
         "code=$?",
         f'if [ "$code" -eq {REQUEUE_EXIT} ]; then scontrol requeue "$SLURM_JOB_ID"; fi',
         'exit "$code"',
