@@ -62,8 +62,8 @@ def test_script_sets_devices_from_the_fields(tmp_path: Path) -> None:
                  "#SBATCH --partition=gpu", "#SBATCH --time=30", "#SBATCH --signal=USR1@120",
                  "#SBATCH --mem=8G", f"cd {tmp_path}"):
         assert line + "\n" in script
-    assert ("srun --wait=120 py -m torchx.train_pl --config c.yaml trainer_params.num_nodes=2 trainer_params.devices=4 "
-            "trainer_params.accelerator=gpu trainer_params.strategy=ddp\n") in script
+    assert ("srun --wait=120 py -m torchx.train_pl --config c.yaml trainer_params.num_nodes=2 "
+            "trainer_params.devices=4 trainer_params.accelerator=gpu trainer_params.strategy=ddp\n") in script
 
 
 def test_a_batch_script_that_cannot_be_written_is_a_launch_error_that_frees_the_name(tmp_path: Path) -> None:

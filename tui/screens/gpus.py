@@ -43,11 +43,14 @@ class GpusScreen(Screen[None]):
         self.query_one(DataTable).add_columns("GPU", "pid", "user", "GPU mem", "run / process")
         want_gpus = getattr(self.app, "want_gpus", None)
         if want_gpus is not None:
-            want_gpus()
+            want_gpus(self)
         self.find_owners()
 
     def on_unmount(self) -> None:
         self._have_sample.set()
+        release_gpus = getattr(self.app, "release_gpus", None)
+        if release_gpus is not None:
+            release_gpus(self)
 
     @on(GpusShared)
     def gpus_shared(self, message: GpusShared) -> None:

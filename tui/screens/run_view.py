@@ -43,6 +43,7 @@ from tui.text import (
     timing_line,
     title_line,
 )
+from tui.widgets.cell_table import CellTable
 from tui.widgets.line import Line
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.metric_plot import MetricPlot
@@ -54,6 +55,9 @@ POLL_S = 0.25
 BACKFILL_PAUSE_S = 0.02
 """Between backfill slices: the worker must leave the UI thread the GIL most of the time."""
 SNAPSHOT_S = 0.5
+PLOT_S = 5.0
+HEADER_S = 0.9
+"""A live plot redraws at most this often (a redraw rewrites its whole area; the numbers tick at 1 Hz)."""
 PROCS_S = 1.0
 TABS = ("metrics", "log", "system", "config", "checkpoints", "reproduce")
 
@@ -94,6 +98,8 @@ class RunViewScreen(RunActions):
         self._opened_log = self._shown_traceback = False
         self._shown: dict[str, object] = {}
         self._gpus: GpusShared | None = None
+        self._plotted_at = -PLOT_S
+        self._header_at = -1.0
 
     def compose(self) -> ComposeResult:
         with Vertical(id="header"):
@@ -104,12 +110,12 @@ class RunViewScreen(RunActions):
         with TabbedContent(id="tabs", initial="metrics"):
             with TabPane("Metrics", id="metrics"), Horizontal():
                 yield MetricPlot(id="plot")
-                yield DataTable(id="metric-table", cursor_type="row", zebra_stripes=False)
+                yield CellTable(id="metric-table", cursor_type="row", zebra_stripes=False)
             with TabPane("Log", id="log"):
                 yield LogPanel(LOG_SOURCES)
             with TabPane("System", id="system"):
                 yield Line(id="gpu-panel")
-                yield DataTable(id="procs", cursor_type="row", zebra_stripes=False)
+                yield CellTable(id="procs", cursor_type="row", zebra_stripes=False)
             with TabPane("Config", id="config"), VerticalScroll():
                 yield Static("", id="config-text")
             with TabPane("Checkpoints", id="checkpoints"):
@@ -125,13 +131,16 @@ class RunViewScreen(RunActions):
                                                          "value", "written")
         want_gpus = getattr(self.app, "want_gpus", None)
         if want_gpus is not None:
-            want_gpus()
+            want_gpus(self)
         self.follow_run()
         if self.settings.live:
             self.set_interval(min(1.0, max(0.25, self.settings.refresh_s)), self._tick)
 
     def on_unmount(self) -> None:
         self._wake.set()
+        release_gpus = getattr(self.app, "release_gpus", None)
+        if release_gpus is not None:
+            release_gpus(self)
 
     # ---- the worker: events, logs and processes of this run ----
 
@@ -165,7 +174,7 @@ class RunViewScreen(RunActions):
         if self.snapshot is None or self.snapshot.gpus != message.snapshot.gpus:
             self.call_after_refresh(self._show_gpus)
         self.snapshot, self._taken_at = message.snapshot, message.taken_at
-        self._show_header()
+        self._show_header(force=first or message.snapshot.status != "running")
         self._dirty = True
         if first or not self.settings.live:
             self._show_details()
@@ -175,11 +184,16 @@ class RunViewScreen(RunActions):
             self.call_after_refresh(self._jump_to_traceback)
 
     def _tick(self) -> None:
-        self._show_header()
+        self._show_header(force=True)
         if self._dirty:
             self._show_details()
 
-    def _show_header(self) -> None:
+    def _show_header(self, force: bool = True) -> None:
+        """Painted at most about once a second (the 1 Hz tick, or a snapshot a second after the last
+        paint): a live run's step changes every snapshot, and each paint rewrites the changed lines."""
+        if not force and time.monotonic() - self._header_at < HEADER_S:
+            return
+        self._header_at = time.monotonic()
         snap = self.snapshot
         if snap is None:
             self.query_one("#title", Line).set(f"{self.run_name}  (reading…)")
@@ -209,7 +223,7 @@ class RunViewScreen(RunActions):
         if snap is None:
             return
         if self.query_one(TabbedContent).active == "metrics" or not self.settings.live:
-            self._show_plot()
+            self._show_plot(force=not self.settings.live)
         self._show_metric_table(snap)
         if snap.checkpoints != self._shown.get("ckpts"):
             self._shown["ckpts"] = snap.checkpoints
@@ -244,6 +258,8 @@ class RunViewScreen(RunActions):
     def tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "metrics":
             self._show_plot()
+        elif event.pane.id == "log":
+            self.query_one(LogPanel).flush()
 
     def _show_checkpoints(self, snap: RunSnapshot) -> None:
         table = self.query_one("#ckpts", DataTable)
@@ -267,10 +283,13 @@ class RunViewScreen(RunActions):
                 return pair
         return (current,)
 
-    def _show_plot(self) -> None:
+    def _show_plot(self, force: bool = True) -> None:
+        """`force=False` (new points of a live run): at most every `PLOT_S`."""
         snap = self.snapshot
-        if snap is not None:
-            self.query_one(MetricPlot).show(snap.series, self._labels(), self.axis, snap.steps_per_epoch)
+        if snap is None or (not force and time.monotonic() - self._plotted_at < PLOT_S):
+            return
+        self._plotted_at = time.monotonic()
+        self.query_one(MetricPlot).show(snap.series, self._labels(), self.axis, snap.steps_per_epoch)
 
     def action_next_metric(self, step: int = 1) -> None:
         if self.snapshot and self.snapshot.metrics:

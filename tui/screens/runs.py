@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
@@ -73,6 +73,7 @@ class RunsScreen(Screen[None]):
         self.scanner = RunsScanner(settings.save_dir, cache_dir=settings.cache_dir)
         self._wake = threading.Event()
         self._pending_select: str | None = None
+        self._summary = ""
 
     def compose(self) -> ComposeResult:
         yield Static(f"torchx · {self.settings.save_dir}", id="summary", markup=False)
@@ -83,14 +84,35 @@ class RunsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.scan_runs()
-        if self.settings.live:
-            self.set_interval(1.0, self.query_one(RunsTable).tick)
+        self._ticker = self.set_interval(1.0, self._tick, pause=not self.settings.live)
 
     def on_unmount(self) -> None:
         """The app is quitting: Python waits for the scan thread at exit, so it must end now, not
         after its current poll (a long first scan, worker processes included) or its sleep."""
         self.scanner.stop()
         self._wake.set()
+
+    @property
+    def covered(self) -> bool:
+        """Whether a screen that hides this one is on top (a dialog lets the table show through).
+
+        A covered screen must stay quiet, not just unseen: Textual repaints the whole screen above for
+        any change here, and once it has, again after every message this screen handles. So while
+        covered the 1 Hz tick pauses and the scan holds its results."""
+        return self.app.screen is not self and not isinstance(self.app.screen, ModalScreen)
+
+    def _tick(self) -> None:
+        self.table.tick()
+
+    def on_screen_suspend(self) -> None:
+        if self.covered:
+            self._ticker.pause()
+
+    def on_screen_resume(self) -> None:
+        if self.settings.live:
+            self._ticker.resume()
+        self._wake.set()  # the scan hands over what it held
+        self.table.tick()
 
     @property
     def table(self) -> RunsTable:
@@ -102,13 +124,17 @@ class RunsScreen(Screen[None]):
     def scan_runs(self) -> None:
         worker = get_current_worker()
         first, polls = True, 0
+        held: RunsChanged | None = None  # while `covered`
         while not (worker.is_cancelled or self.scanner.stopped):
             if polls < 2:  # start-up's objects, then the first scan's rows, live as long as the app:
                 gc.freeze()  # the cyclic collector (a gen-2 pass costs ~0.1 s by 10,000 runs) skips them
             for changed, removed in self.scanner.poll_batches():
                 if changed or removed or first:
-                    self.post_message(RunsChanged(changed, removed, len(self.scanner.trackers)))
+                    news = RunsChanged(changed, removed, len(self.scanner.trackers))
+                    held = news if held is None else _merged(held, news)
                 first = False
+                held = self._post_unless_covered(held)
+            held = self._post_unless_covered(held)
             polls += 1
             self.settings.launcher.reap()
             if self.settings.live:
@@ -117,6 +143,13 @@ class RunsScreen(Screen[None]):
             self.scanner.save_cache()  # a tick after the rows were shown: it never slows the first fill
             if not self.settings.live:
                 return
+
+    def _post_unless_covered(self, held: RunsChanged | None) -> RunsChanged | None:
+        """Post `held` (from the scan thread) unless a screen covers this one; what is still held."""
+        if held is None or self.covered:
+            return held
+        self.post_message(held)
+        return None
 
     @on(RunsTable.RowSelected, "#runs")
     def open_run(self, event: RunsTable.RowSelected) -> None:
@@ -154,7 +187,10 @@ class RunsScreen(Screen[None]):
             counts[row.status] = counts.get(row.status, 0) + 1
         parts = [f"{n} {status}" for status, n in sorted(counts.items())]
         text = f"torchx · {self.settings.save_dir} · {message.total} dirs"
-        self.query_one("#summary", Static).update(text + (" · " + ", ".join(parts) if parts else ""))
+        text += " · " + ", ".join(parts) if parts else ""
+        if text != self._summary:  # `update` lays the screen out again
+            self._summary = text
+            self.query_one("#summary", Static).update(text)
         self._show_counts()
         self._show_detail()
 
@@ -439,3 +475,14 @@ class RunsScreen(Screen[None]):
             self.scanner.refresh_soon(entry.run)
         else:
             self._pending_select = None
+
+
+def _merged(first: RunsChanged, then: RunsChanged) -> RunsChanged:
+    """Two scan results as one: the later row of a run wins; a run removed then seen again is back."""
+    changed = {row.name: row for row in first.changed}
+    removed = dict.fromkeys(name for name in first.removed if name not in {r.name for r in then.changed})
+    for name in then.removed:
+        changed.pop(name, None)
+        removed[name] = None
+    changed.update((row.name, row) for row in then.changed)
+    return RunsChanged(list(changed.values()), list(removed), then.total)

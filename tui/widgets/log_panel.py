@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.timer import Timer
 from textual.widgets import Input
 
 from tui.live.logtail import MAX_LINES
@@ -14,6 +16,12 @@ from tui.widgets.line import Line
 from tui.widgets.search_log import SearchLog
 
 TRACEBACK = "Traceback (most recent call last)"
+FLUSH_S = 2.0
+"""New lines reach the view at most this often: each write scrolls, rewriting every line shown (about
+2 KB at 80×24); the header's numbers still tick every second."""
+CELLS_PER_S = 1000
+"""A bigger view waits longer between writes, `area / CELLS_PER_S` seconds, so that following a busy
+log costs about the same terminal traffic at any size."""
 
 
 class LogPanel(Vertical):
@@ -21,7 +29,8 @@ class LogPanel(Vertical):
 
     DEFAULT_CSS = """
     LogPanel #log-status { background: $boost; padding: 0 1; }
-    LogPanel #log-view { height: 1fr; }
+    LogPanel #log-view { height: 1fr; overflow-x: auto; }
+    LogPanel.-following #log-view { scrollbar-size-vertical: 0; }
     LogPanel #search { dock: bottom; display: none; }
     """
 
@@ -29,6 +38,9 @@ class LogPanel(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.sources, self.source, self.follow = sources, sources[0], True
         self._lines: dict[str, deque[str]] = {s: deque(maxlen=MAX_LINES) for s in sources}
+        self._pending: list[str] = []
+        self._flushed_at = -FLUSH_S
+        self._flush_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Line(id="log-status")
@@ -36,6 +48,7 @@ class LogPanel(Vertical):
         yield Input(id="search", placeholder="search the log (enter; n/N next/previous)", compact=True)
 
     def on_mount(self) -> None:
+        self.set_class(self.follow, "-following")
         self._update_status()
 
     @property
@@ -47,10 +60,34 @@ class LogPanel(Vertical):
         return bool(self.query_one("#search", Input).display)
 
     def add_lines(self, source: str, lines: list[str]) -> None:
+        """Lines of the shown source reach the view at once if none did for a while (`FLUSH_S`, longer
+        in a big view), else together at the end of it; while the panel is hidden (another tab) they
+        wait for `flush`: a write grows the log's virtual size, which lays the whole screen out again."""
         self._lines[source].extend(lines)
-        if source == self.source:
-            self.log_view.write_lines(lines, scroll_end=self.follow)
-        self._update_status()
+        if source != self.source:
+            return
+        self._pending.extend(lines)
+        if not self.is_on_screen:
+            return
+        wait = max(FLUSH_S, self.log_view.size.area / CELLS_PER_S) - (time.monotonic() - self._flushed_at)
+        if wait <= 0:
+            self.flush()
+        elif self._flush_timer is None:
+            self._flush_timer = self.set_timer(wait, self.flush)
+
+    def flush(self) -> None:
+        """Write the lines held back (`add_lines`) now."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        self._flushed_at = time.monotonic()
+        pending, self._pending = self._pending, []
+        if len(pending) >= MAX_LINES:
+            self.show_source(self.source)
+        elif pending:
+            with self.app.batch_update():  # the new lines, the scroll and the status in one frame
+                self.log_view.write_lines(pending, scroll_end=self.follow)
+                self._update_status()
 
     def _update_status(self) -> None:
         others = [s for s in self.sources if s != self.source]
@@ -61,7 +98,10 @@ class LogPanel(Vertical):
         self.query_one("#log-status", Line).set("  ·  ".join(parts))
 
     def set_follow(self, follow: bool) -> None:
+        """Lines held back are written first, scrolled to only when following from now on."""
         self.follow = self.log_view.auto_scroll = follow
+        self.set_class(follow, "-following")  # no scrollbar at the end: each new line would repaint it
+        self.flush()
         if follow:
             self.log_view.scroll_end(animate=False)
         self._update_status()
@@ -70,7 +110,7 @@ class LogPanel(Vertical):
         self.show_source(self.sources[(self.sources.index(self.source) + 1) % len(self.sources)])
 
     def show_source(self, source: str) -> None:
-        self.source = source
+        self.source, self._pending = source, []
         self.log_view.clear()
         self.log_view.write_lines(list(self._lines[source]), scroll_end=self.follow)
         self._update_status()

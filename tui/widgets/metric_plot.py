@@ -30,8 +30,12 @@ class MetricPlot(PlotextPlot):
 
     def show(self, data: dict[str, tuple[list[float], list[float]]], labels: tuple[str, ...],
              axis: str, steps_per_epoch: int | None, title: str = "") -> None:
-        """`title` defaults to the labels ("train/loss vs val/loss")."""
-        self._data = {label: data[label] for label in labels if label in data}
+        """`title` defaults to the labels ("train/loss vs val/loss"); the same picture is not redrawn."""
+        shown = {label: data[label] for label in labels if label in data}
+        if (shown, labels, axis, steps_per_epoch, title) == (self._data, self.labels, self.axis, self._spe,
+                                                             self.plot_title) and self._drawn is not None:
+            return
+        self._data = {label: (list(xs), list(ys)) for label, (xs, ys) in shown.items()}
         self.labels, self.axis, self._spe, self.plot_title = labels, axis, steps_per_epoch, title
         self._drawn = None
         self.refresh()

@@ -18,6 +18,7 @@ from tui.run.status import ACTIVE
 from tui.table.query import SORT_KEYS, Order, Query, sort_rows
 from tui.table.rows import RunRow
 from tui.text import COLUMN_WIDTHS, COLUMNS, NAME_WIDTH, STATUS_STYLES, name_text, row_cells
+from tui.widgets.cell_table import repaint_cell
 
 STATUS_COLUMN = COLUMNS.index("status")
 MARK = "●"
@@ -75,6 +76,14 @@ class RunsTable(DataTable[str]):
         height, self._height = self._height, event.size.height
         if event.size.height < height and self.row_count:
             self.call_after_refresh(self.move_cursor, row=self.cursor_row)
+
+    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: str, *,
+                    update_width: bool = False) -> None:
+        """Repaints only the cell (Textual's repaints the whole table); every column has a fixed width."""
+        if update_width or not _fast_add():
+            super().update_cell(row_key, column_key, value, update_width=update_width)
+        else:
+            repaint_cell(self, row_key, column_key, value)
 
     @property
     def selected_name(self) -> str | None:

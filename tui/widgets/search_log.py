@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rich.cells import cell_len
 from rich.highlighter import Highlighter
 from rich.text import Text
 from textual.widgets import Log
@@ -30,6 +31,12 @@ class SearchLog(Log):
         super().__init__(highlight=True, **kwargs)  # type: ignore[arg-type]
         self.highlighter = self._search = SearchHighlighter()
         self.match: int | None = None
+
+    def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
+        """The widest new line, measured here: Textual's `Log` starts a thread worker per write to do
+        it, whose answer lays the screen out (and repaints the log) once more, a frame later."""
+        if lines:
+            self._update_maximum_width(updates, max(cell_len(self._process_line(line)) for line in lines))
 
     @property
     def search_query(self) -> str:
