@@ -9,14 +9,14 @@ torchx.test` is the same command). Bad input (an unknown run, a missing checkpoi
 from __future__ import annotations
 
 import argparse
-import warnings
 from pathlib import Path
 
 from torchx.errors import UserError
 from torchx.experiment import RunDirError, validate_run_name
+from torchx.quiet import quiet_known_noise
 from torchx.session import parse_gpus, run_main
 
-warnings.filterwarnings("ignore", message=r".*srun.*")  # as in train_pl: Debian ships srun
+quiet_known_noise()  # Lightning's srun warning, as in the entries
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,8 @@ the name, the save dir, the config and every object built from it (`torchx.check
 `python -m torchx.check` and the TUI's launch dialog run) and the devices.
 DDP child ranks (started by Lightning or srun with the same argv) never write to it; those started by
 Lightning without `--name` find it through `ENV_RUN_DIR`. A requeued Slurm job resumes its own run.
-When training raises, `end_after_error` gives the run its `end` event, the same way in both entries.
+When training raises, `end_after_error` gives the run its `end` event, the same way in both entries;
+`train_reported` prints the run's first and last lines on the terminal (`torchx.report`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from torchx.experiment import (
     validate_run_name,
 )
 from torchx.recorder import RunRecorder
+from torchx.report import end_line, start_line
 from torchx.stopping import StopRequest
 
 PACKAGE_DIR = Path(__file__).resolve().parent  # the framework's source, snapshot into each run
@@ -223,6 +225,26 @@ def end_after_error(recorder: RunRecorder, exc: BaseException, stop: StopRequest
         return FORCED_STOP_EXIT
     recorder.end("failed", error=exc)
     raise exc
+
+
+def train_reported(ctx: RunContext, train: Callable[[], int]) -> int:
+    """Run `train` between the run's start line and its end line (folded from its events), on rank 0.
+
+    An error still gets its end line (the traceback follows it), except bad input found once training
+    began: its one `error:` line (`run_main`) says it all.
+    """
+    if is_child_rank():
+        return train()
+    print(start_line(ctx.name, ctx.run_dir, ctx.entry, ctx.resume_ckpt), flush=True)
+    try:
+        code = train()
+    except (UserError, ConfigError):
+        raise
+    except BaseException:
+        print(end_line(ctx.run_dir, ctx.config.get("checkpoint") or {}), flush=True)
+        raise
+    print(end_line(ctx.run_dir, ctx.config.get("checkpoint") or {}), flush=True)
+    return code
 
 
 def run_main(body: Callable[[], int]) -> None:

@@ -29,9 +29,11 @@ from torchx.experiment import CKPT_DIR
 from torchx.formats import PLAIN_CKPT_FORMAT
 from torchx.metrics import accuracy
 from torchx.optim import build_optimizer, build_scheduler
+from torchx.quiet import quiet_known_noise
 from torchx.recorder import RunRecorder
+from torchx.report import epoch_line
 from torchx.resumable import ResumableLoader, data_seed, resumable
-from torchx.session import RunContext, build_parser, end_after_error, prepare, run_main
+from torchx.session import RunContext, build_parser, end_after_error, prepare, run_main, train_reported
 from torchx.stopping import StopRequest
 
 # trainer_params this loop honours; others (Lightning-only) are noted in log.txt and ignored.
@@ -190,6 +192,7 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
 
     gc.freeze()  # set-up objects leave the collector's scans: full collections stay short in the loop
     model.train()
+    t_start = time.perf_counter()
     for epoch in range(start_epoch, max_epochs):
         t_epoch = time.perf_counter()
         first = resumed.batch if epoch == start_epoch else 0
@@ -230,6 +233,8 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
         if scheduler is not None:
             scheduler.step()
         recorder.epoch(epoch, step, metrics, time.perf_counter() - t_epoch, max_epochs)
+        now = time.perf_counter()
+        print(epoch_line(epoch, max_epochs, metrics, now - t_epoch, now - t_start), flush=True)
         value = metrics.get(monitor) if monitor else None
         if value is not None and math.isfinite(value) and (
                 best is None or (value > best if mode_max else value < best)):
@@ -247,10 +252,12 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
 
 def main(argv: list[str] | None = None) -> None:
     stop = StopRequest().install()
+    quiet_known_noise()
 
     def body() -> int:
         args = build_parser("python -m torchx.train", __doc__ or "").parse_intermixed_args(argv)
-        return train(prepare(args, check_plain_config, entry="train"), stop)
+        ctx = prepare(args, check_plain_config, entry="train")
+        return train_reported(ctx, lambda: train(ctx, stop))
 
     run_main(body)
 

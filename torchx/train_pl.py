@@ -10,14 +10,20 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import warnings
 from typing import Any
 
-from torchx.session import RunContext, build_parser, end_after_error, is_child_rank, prepare, run_main
+from torchx.quiet import quiet_known_noise
+from torchx.session import (
+    RunContext,
+    build_parser,
+    end_after_error,
+    is_child_rank,
+    prepare,
+    run_main,
+    train_reported,
+)
 from torchx.stopping import ENV_PARENT_PID, StopRequest, watch_parent
 
-# Debian ships `srun`, so Lightning warns about SLURM on every start; it is not a problem here.
-warnings.filterwarnings("ignore", message=r".*srun.*")
 
 def trainer_params(ctx: RunContext) -> dict[str, Any]:
     """`trainer_params` with `--gpu` applied; one device unless asked for more; checkpoints written by
@@ -84,6 +90,7 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     stop = StopRequest().install()  # from the first moment: a stop during start-up is honoured too
+    quiet_known_noise()
     if is_child_rank():
         watch_parent()  # rank 0 killed alone: leave rather than wait for it forever
     else:
@@ -94,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
 
         args = build_parser("python -m torchx.train_pl", __doc__ or "").parse_intermixed_args(argv)
         ctx = prepare(args, check_config, entry="train_pl")
-        return fit(ctx, stop)
+        return train_reported(ctx, lambda: fit(ctx, stop))
 
     run_main(body)
 
