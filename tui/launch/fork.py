@@ -3,7 +3,8 @@
 The config it was launched from, with its overrides on the overrides line, is what a user recognises
 and edits — but only while that file still gives the config the run used. When it was changed, moved or
 never known, the run's own resolved `config.yaml` (overrides already in it) is offered instead, so a fork
-always starts from exactly what ran. Torch- and Textual-free.
+always starts from exactly what ran. So do its devices: the GPUs or CPU DDP processes of a local launch,
+the fields of a Slurm one. Torch- and Textual-free.
 """
 
 from __future__ import annotations
@@ -34,11 +35,16 @@ class ForkPrefill:
     name: str
     note: str
     """Where the config comes from, for the dialog's status line."""
+    gpus: tuple[int, ...] = ()
+    cpu_processes: int = 1
+    """The devices the run was launched on, which the fork keeps unless the user changes them."""
+    slurm: SlurmSpec | None = None
+    """Set when the run was submitted to Slurm: its fields, which replace `gpus` and `cpu_processes`."""
 
 
 def fork_prefill(run_dir: Path, now: float | None = None) -> ForkPrefill:
-    launch = first_launch(run_dir)
-    config_arg, overrides = split_argv(first_argv(run_dir))
+    launch, argv = first_launch(run_dir), first_argv(run_dir)
+    config_arg, overrides = split_argv(argv)
     own = run_dir / CONFIG_FILE
     source = Path(config_arg) if config_arg else None
     if source is not None and _same_config(source, overrides, own):
@@ -50,7 +56,9 @@ def fork_prefill(run_dir: Path, now: float | None = None) -> ForkPrefill:
         config = own
     stem = source.stem if source is not None else run_dir.name
     line = shlex.join(without_launcher_overrides(launch, overrides))
-    return ForkPrefill(config, line, default_run_name(f"{stem}.yaml", now=now), note)
+    gpus, cpus = devices_of(argv, overrides)
+    return ForkPrefill(config, line, default_run_name(f"{stem}.yaml", now=now), note, gpus, cpus,
+                       _slurm_spec(launch))
 
 
 def first_launch_request(run_dir: Path) -> LaunchRequest:
@@ -120,6 +128,17 @@ def without_launcher_overrides(launch: dict[str, Any], overrides: list[str]) -> 
         if ranks.isdigit() and overrides[:3] == cpu_ddp_overrides(int(ranks)):
             return overrides[3:]
     return overrides
+
+
+def _slurm_spec(launch: dict[str, Any]) -> SlurmSpec | None:
+    """The Slurm fields of a Slurm launch; None for a local one, or when they are damaged (the fork then
+    starts from the dialog's own defaults, as `first_launch_request` would refuse them)."""
+    if launch.get("backend") != SlurmLauncher.name:
+        return None
+    try:
+        return spec_from_record(launch.get("slurm"))
+    except ValueError:
+        return None
 
 
 def _same_config(source: Path, overrides: list[str], own: Path) -> bool:

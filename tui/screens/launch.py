@@ -2,6 +2,10 @@
 
 Each config is checked twice: its structure in-process at once, then fully (the entry's own check) by
 the dialog's `Checker`, one warm `torchx.check` process that lives as long as the dialog does.
+
+What has focus and what is chosen read without colour too (`NO_COLOR`): `▸` before the focused field's
+label, `▸`/`•` before the highlighted config (focused/not), `▐●▌` for the chosen backend, `▐ ▌` for the
+other, a bar beside the focused preview.
 """
 
 from __future__ import annotations
@@ -11,18 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Label, OptionList, RadioButton, RadioSet, Static
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Label, OptionList, RadioButton, RadioSet, SelectionList, Static
 from textual.worker import get_current_worker
 
 from torchx.experiment import default_run_name, validate_run_name
 from tui.errors import LaunchError
-from tui.launch import backends, checks
+from tui.launch import backends, checks, recent
 from tui.launch.checks import Verdict
 from tui.launch.request import LaunchRequest
 from tui.messages import ConfigValidated, GpusShared, LaunchFinished
@@ -31,15 +37,29 @@ from tui.widgets.slurm_fields import SlurmFields
 
 if TYPE_CHECKING:
     from tui.launch.fork import ForkPrefill
+    from tui.launch.slurm import SlurmSpec
     from tui.settings import Settings
 
 VALIDATE_DELAY_S = 0.4
+FOCUS_MARK = "▸ "
+"""Before the focused field's label and the highlighted config while the list has focus."""
+CHOSEN_MARK = "• "
+"""Before the highlighted config while focus is elsewhere: the config a launch uses."""
 
 
 @dataclass(frozen=True)
 class LaunchResult:
     name: str
     resume: bool = False
+
+
+class Choice(RadioButton):
+    """A radio button whose state reads without colour: `▐●▌` pressed, `▐ ▌` not (Textual draws `●` in
+    both, told apart by colour only)."""
+
+    def render(self) -> Content:
+        self.BUTTON_INNER = "●" if self.value else " "
+        return super().render()
 
 
 class LaunchScreen(ModalScreen[LaunchResult | None]):
@@ -67,20 +87,21 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         self._name_exists = False
         self._busy = False
         self._debounce: Timer | None = None
+        self._config_labels = [p.name if p.parent == settings.configs_dir else str(p)
+                               for p in self.config_paths]
+        self._marked_config: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
             dialog.border_title = "Launch a run"
             with Horizontal(id="top"):
-                yield OptionList(*[p.name if p.parent == self.settings.configs_dir else str(p)
-                                   for p in self.config_paths], id="configs")
+                yield OptionList(*[Content("  " + label) for label in self._config_labels], id="configs")
                 with VerticalScroll(id="preview"):
                     yield Static("", id="yaml", markup=False)
             if self.settings.slurm is not None:  # offered only where `sbatch` is on the PATH
                 with Horizontal(classes="field", id="backend-row"):
                     yield Label("backend", classes="label")
-                    yield RadioSet(RadioButton("local", value=True), RadioButton("slurm"), id="backend",
-                                   compact=True)
+                    yield RadioSet(Choice("local", value=True), Choice("slurm"), id="backend", compact=True)
             yield GpuPicker(id="devices")
             if self.settings.slurm is not None:
                 yield SlurmFields(id="slurm", classes="hidden")
@@ -104,14 +125,49 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             self.query_one("#overrides", Input).value = self.prefill.overrides
             self._name_edited = True
             self.query_one("#name", Input).value = self.prefill.name
+            if self.prefill.slurm is not None and self.settings.slurm is not None:
+                self._keep_slurm_fields(self.prefill.slurm)
         else:
-            option_list.highlighted = 0
+            last = recent.recall(self.settings.cache_dir)  # the config launched last, else the default
+            option_list.highlighted = recent.initial_index(self.config_paths, last)
         want_gpus = getattr(self.app, "want_gpus", None)  # the app's one NVML sampler
         if want_gpus is not None:
-            want_gpus()
+            want_gpus(self)
 
     def on_unmount(self) -> None:
         self._checker.close()  # the dialog's checker process goes with it
+        release_gpus = getattr(self.app, "release_gpus", None)
+        if release_gpus is not None:
+            release_gpus(self)
+
+    # ---- what has focus, without colour ----
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._mark_focus(event.widget, True)
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._mark_focus(event.widget, False)
+
+    def _mark_focus(self, widget: Widget, focused: bool) -> None:
+        """`▸` before the label of the focused field: the static text just before it in its row."""
+        if widget.id == "configs":
+            self._mark_config()
+            return
+        siblings = list(widget.parent.children) if widget.parent is not None else []
+        index = siblings.index(widget) if widget in siblings else 0
+        label = siblings[index - 1] if index > 0 else None
+        if isinstance(label, Static):
+            text = str(label.content).removeprefix(FOCUS_MARK)
+            label.update(FOCUS_MARK + text if focused else text)
+
+    def _mark_config(self) -> None:
+        """`▸` before the highlighted config while the list has focus, `•` while it has not."""
+        option_list = self.query_one("#configs", OptionList)
+        highlighted = option_list.highlighted
+        for index in {i for i in (self._marked_config, highlighted) if i is not None}:
+            mark = (FOCUS_MARK if option_list.has_focus else CHOSEN_MARK) if index == highlighted else "  "
+            option_list.replace_option_prompt_at_index(index, Content(mark + self._config_labels[index]))
+        self._marked_config = highlighted
 
     # ---- selection and validation ----
 
@@ -129,6 +185,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         config = self.config
         if config is None:
             return
+        self._mark_config()
         # After a refresh: an update before the first layout leaves the preview one line high.
         self.call_after_refresh(self.query_one("#yaml", Static).update, checks.read_preview(config))
         if not self._name_edited:
@@ -238,7 +295,35 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
 
     @on(GpusShared)
     def gpus_shared(self, message: GpusShared) -> None:
-        self.query_one(GpuPicker).update_sample(message.sample)
+        picker = self.query_one(GpuPicker)
+        first = picker.has_gpus is None
+        picker.update_sample(message.sample)
+        if first and self.prefill is not None:
+            self._keep_devices(picker, self.prefill.gpus, self.prefill.cpu_processes)
+
+    def _keep_devices(self, picker: GpuPicker, gpus: tuple[int, ...], procs: int) -> None:
+        """A fork starts from its run's devices: its GPUs (those this machine has), or none and its CPU
+        processes; the picker's first sample has just shown what this machine offers."""
+        self.query_one("#procs", Input).value = str(procs)
+        if not picker.has_gpus:
+            return
+        gpu_list: SelectionList[int] = picker.query_one("#gpu-list", SelectionList)
+        here = [g for g in gpus if g in range(gpu_list.option_count)]
+        if gpus and not here:
+            return  # none of its GPUs is here: the picker's own default stands
+        gpu_list.deselect_all()
+        for gpu in here:
+            gpu_list.select(gpu)
+        picker.query_one("#cpu-row").set_class(bool(here), "hidden")  # CPU: show how many processes
+
+    def _keep_slurm_fields(self, spec: SlurmSpec) -> None:
+        """A fork of a Slurm run starts on Slurm with its fields."""
+        self.query(Choice)[1].value = True
+        fields = {"partition": spec.partition, "time-limit": spec.time_limit, "nodes": spec.nodes,
+                  "gpus-per-node": spec.gpus_per_node, "tasks-per-node": spec.tasks_per_node,
+                  "cpus-per-task": spec.cpus_per_task, "sbatch-extra": " ".join(spec.extra)}
+        for field_id, value in fields.items():
+            self.query_one(f"#{field_id}", Input).value = "" if value is None else str(value)
 
     # ---- actions ----
 
@@ -307,6 +392,8 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         except LaunchError as exc:
             self.post_message(LaunchFinished(request.name, str(exc)))
             return
+        if request.config.parent.resolve() == self.settings.configs_dir.resolve():  # not a run's own
+            recent.remember(self.settings.cache_dir, request.config)
         self.post_message(LaunchFinished(request.name, None))
 
     @on(LaunchFinished)
