@@ -28,14 +28,14 @@ Localtime = Callable[[float], time.struct_time]
 # ---- statuses ----
 
 STATUS_SYMBOLS = {
-    "starting": "◌", "running": "▶", "finished": "✔", "failed": "✘", "stopped": "■",
+    "queued": "⧗", "starting": "◌", "running": "▶", "finished": "✔", "failed": "✘", "stopped": "■",
     "lost": "?", "pending": "…", "cancelled": "⊘", "empty": "·", "not a run": "-", "damaged": "!",
 }
 """Every status keeps its own symbol, so the table reads without colour (`NO_COLOR`)."""
 STATUS_STYLES = {
-    "starting": "green", "running": "bold green", "finished": "cyan", "failed": "bold red",
-    "stopped": "yellow", "lost": "bold magenta", "pending": "blue", "cancelled": "dark_orange",
-    "empty": "dim", "not a run": "dim", "damaged": "red",
+    "queued": "bright_blue", "starting": "green", "running": "bold green", "finished": "cyan",
+    "failed": "bold red", "stopped": "yellow", "lost": "bold magenta", "pending": "blue",
+    "cancelled": "dark_orange", "empty": "dim", "not a run": "dim", "damaged": "red",
 }
 """The Rich style of each status, wherever a status is shown."""
 

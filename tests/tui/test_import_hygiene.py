@@ -36,7 +36,8 @@ def test_logic_modules_import_neither_torch_nor_textual() -> None:
     """They run in workers, in the fold worker processes and in bench/ without an app (import-linter
     checks the imports as written; this checks what importing them really loads)."""
     modules = logic_modules()
-    assert {"tui.table.scanner", "tui.run.status", "tui.live.watch", "tui.text"} <= set(modules)
+    assert {"tui.table.scanner", "tui.run.status", "tui.live.watch", "tui.text",
+            "tui.queue.runner"} <= set(modules)
     loaded = modules_after(f"import {', '.join(modules)}")
     assert not loaded & {*HEAVY, "textual", "textual_plotext", "plotext"}
 
@@ -67,3 +68,17 @@ def test_command_line() -> None:
                          timeout=60, stdin=subprocess.DEVNULL)
     assert out.returncode == 0
     assert "--save-dir" in out.stdout and "--configs-dir" in out.stdout and "torchx-tui" in out.stdout
+
+
+def test_the_queue_command_imports_neither_torch_nor_textual(tmp_path) -> None:
+    """`torchx-tui queue` runs in scripts and cron jobs: a listing must not pay for torch or the app."""
+    code = f"""
+from tui.__main__ import main
+try:
+    main(["queue", "--save-dir", {str(tmp_path)!r}])
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+"""
+    loaded = modules_after(code)
+    assert "tui.queue.cli" in loaded
+    assert not loaded & {*HEAVY, "textual"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from typing import Any
 
 import psutil
@@ -44,6 +45,11 @@ def launch(at: float = T - 5, host: str = HOST, proc: dict[str, Any] = ALIVE, **
 
 
 SLURM = {"backend": "slurm", "job_id": "7", "host": HOST, "launched_at": T - 10, "pid": None}
+QUEUED = {"queued": {"position": 1, "queued_at": T - 60, "request": {"config": "c.yaml"}}}
+PID_UNRECORDED = {"pid": None, "create_time": None}
+"""A launch written before its child was spawned, the child's pid not (yet) after."""
+JUST_NOW = time.time() + 86_400
+"""A launch time that is still recent however long after collection the case runs (a day ahead)."""
 SLURM_RESUMED = {**SLURM, "launched_at": T + 100}
 STOPPED = (start(), end("stopped"))
 
@@ -66,6 +72,17 @@ CASES: list[tuple[str, tuple[dict[str, Any], ...], dict[str, Any] | None, str | 
     ("resume died before its start", STOPPED, launch(at=T + 100, proc=DEAD), None, 0, "failed"),
     ("resumed and started again", (*STOPPED, start(at=T + 101)), launch(at=T + 100), None, 0, "running"),
     ("start within the clock slack", (start(at=T - 5.5),), launch(at=T - 5), None, 0, "running"),
+    ("queued", (), QUEUED, None, 0, "queued"),
+    ("queued, the runner could not launch it", (), {"queued": {**QUEUED["queued"], "error": "no"}}, None, 0,
+     "failed"),
+    ("queued, its run.json damaged", (), QUEUED, None, 3, "damaged"),
+    ("queued, then launched", (), {**QUEUED, **launch()}, None, 0, "starting"),
+    ("queued, launched and started", (start(),), {**QUEUED, **launch(proc=DEAD)}, None, 0, "running"),
+    ("queued block, then a start: the events", (start(), end("finished")), QUEUED, None, 0, "finished"),
+    ("launched, its pid not recorded yet", (), launch(at=JUST_NOW, proc=PID_UNRECORDED), None, 0,
+     "starting"),
+    ("launched long ago, its pid never recorded", (), launch(proc=PID_UNRECORDED), None, 0, "failed"),
+    ("pid never recorded, then started", (start(),), launch(proc=PID_UNRECORDED), None, 0, "running"),
     ("Slurm: queued", (), SLURM, "PENDING", 0, "pending"),
     ("Slurm: running, no start yet", (), SLURM, "RUNNING", 0, "starting"),
     ("Slurm: running", (start(host="node1", proc=DEAD),), SLURM, "RUNNING", 0, "running"),

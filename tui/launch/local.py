@@ -79,10 +79,15 @@ class Launcher:
         try:
             with open(run_dir / STDOUT_FILE, "ab") as out:
                 offset = out.tell()
+                # The launch is on disk before its child exists (its pid follows): a launcher killed in
+                # between leaves a launch, never a run that looks unlaunched (a queue would start it twice).
+                record = run_record(None, argv, gpus, launched_at, previous, token)
+                write_run_json(run_dir, {**record, "stdout_offset": offset})
                 proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                         start_new_session=True, close_fds=True,
                                         env=reservation_env(token, self.env))
         except OSError as exc:
+            _restore(run_dir, previous)
             raise LaunchError(f"cannot start {argv[0]}: {exc}") from None
         self.children.append(proc)
         record = run_record(proc, argv, gpus, launched_at, previous, token)
@@ -93,17 +98,29 @@ class Launcher:
         self.children = [p for p in self.children if p.poll() is None]
 
 
-def run_record(proc: subprocess.Popen[bytes], argv: list[str], gpus: Any, launched_at: float,
+def run_record(proc: subprocess.Popen[bytes] | None, argv: list[str], gpus: Any, launched_at: float,
                previous: dict[str, Any] | None, token: str | None = None) -> dict[str, Any]:
-    """The `run.json` object of a local launch."""
+    """The `run.json` object of a local launch (`proc` None: before its child is spawned)."""
+    pid = proc.pid if proc is not None else None
     try:
-        create_time: float | None = psutil.Process(proc.pid).create_time()
+        create_time: float | None = psutil.Process(pid).create_time() if pid is not None else None
     except psutil.Error:
         create_time = None
-    launch = {"argv": argv, "pid": proc.pid, "pgid": proc.pid, "host": socket.gethostname(),
+    launch = {"argv": argv, "pid": pid, "pgid": pid, "host": socket.gethostname(),
               "gpus": gpus, "launched_at": launched_at, "create_time": create_time, "backend": Launcher.name,
               "reservation": token}
     return with_history(launch, previous)
+
+
+def _restore(run_dir: Path, previous: dict[str, Any] | None) -> None:
+    """Put back the `run.json` a launch that could not spawn replaced (a new directory's is removed)."""
+    try:
+        if previous is None:
+            (run_dir / RUN_JSON).unlink(missing_ok=True)
+        else:
+            write_run_json(run_dir, previous)
+    except OSError:
+        pass
 
 
 def resume_argv(entry: tuple[str, ...], run_dir: Path, previous: dict[str, Any] | None) -> list[str]:

@@ -94,8 +94,11 @@ def write_run_json(run_dir: Path, record: dict[str, Any]) -> None:
 
 
 def with_history(launch: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
-    """The `run.json` object of a (re)launch, any backend: earlier ones kept in `launches`, oldest first."""
-    launches = list((previous or {}).get("launches") or [])
-    if previous and not launches:
+    """The `run.json` object of a (re)launch, any backend: earlier ones kept in `launches`, oldest first.
+    A queued run's `queued` block (`tui.queue`) stays, and is no launch of its own."""
+    previous = previous or {}
+    launches = list(previous.get("launches") or [])
+    if not launches and previous.keys() - {"queued"}:
         launches = [{k: previous.get(k) for k in launch}]
-    return {**launch, "launches": [*launches, launch]}
+    kept = {"queued": previous["queued"]} if "queued" in previous else {}
+    return {**kept, **launch, "launches": [*launches, launch]}

@@ -3,13 +3,16 @@
 `run_status` is the only function that names a run's status: the runs table, the run view and every
 action that asks "is it running?" call it. The status sets below say what each status allows. The
 event log decides once a run has written to it; before that, the launcher's `run.json` (a reserved
-directory) and the launcher's child process or the Slurm job decide. Torch- and Textual-free.
+directory) and the launcher's child process or the Slurm job decide; a run waiting in the queue
+(`tui.queue`: a reserved directory whose `run.json` holds a `queued` block and no launch yet) is
+`queued` until its runner launches it. Torch- and Textual-free.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,12 +23,17 @@ from tui.run.processes import process_alive
 NOT_A_RUN = "not a run"
 DAMAGED = "damaged"
 EMPTY = "empty"
-STATUSES = ("starting", "running", "finished", "failed", "stopped", "lost", "pending", "cancelled",
+IN_QUEUE = "queued"
+"""Waiting in this save dir's queue for its devices (`tui.queue`); no process, no job yet."""
+STATUSES = ("queued", "starting", "running", "finished", "failed", "stopped", "lost", "pending", "cancelled",
             EMPTY, NOT_A_RUN, DAMAGED)
 # After these nothing changes until a relaunch rewrites run.json (or a new `start` arrives).
 SETTLED = frozenset({"finished", "failed", "stopped", "lost", "cancelled"})
 ACTIVE = frozenset({"starting", "running", "pending"})
 RESUMABLE = frozenset({"stopped", "failed", "lost", "cancelled"})
+DELETABLE = SETTLED | {IN_QUEUE}
+"""What a delete may move to the trash: nothing runs there, and a queued run leaves the queue with it
+(`tui.queue.store.remove` takes it out under the queue's lock, so its runner cannot launch it meanwhile)."""
 
 # Slurm's job states by what they mean for a run; any other state counts as ended.
 QUEUED = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
@@ -38,6 +46,10 @@ GONE = "GONE"
 """The state of a job Slurm no longer remembers (MinJobAge passed; there is no accounting database)."""
 RELAUNCH_SLACK_S = 1.0
 """A `start` this long before the launch it answers still counts: clocks of two processes differ."""
+PID_WAIT_S = 30.0
+"""A local launcher writes its launch to `run.json` before it spawns the child, and the child's pid right
+after: a launch without a pid is `starting` this long (a launcher killed in between), then the events or
+`lost` decide."""
 
 
 def job_active(state: str | None) -> bool:
@@ -55,14 +67,38 @@ def run_status(summary: RunSummary, run_json: dict[str, Any] | None, host: str |
     cannot be read (`damaged`: what can be read would tell a wrong story). A log with unreadable lines
     and no readable `start` is damaged too, launched or not: a trainer writes its `start` first. A
     launch whose child is gone before its `start` `failed` when `startup_error()` names why (the
-    entry said so), else it is `lost` (killed before it could say anything)."""
+    entry said so), else it is `lost` (killed before it could say anything). A run waiting in the queue
+    (`queued_block`) is `queued`, or `failed` when its runner could not launch it."""
     if damaged or (summary.starts == 0 and bad_lines):
         return DAMAGED
     if summary.starts == 0 and run_json is None:
         return NOT_A_RUN
+    queued = queued_block(run_json) if summary.starts == 0 else None
+    if queued is not None:
+        return "failed" if queued.get("error") else IN_QUEUE  # the runner could not launch it
     if job_state is not None and run_json is not None:
         return _slurm_status(summary, run_json, job_state)
     return _local_status(summary, run_json, host or socket.gethostname(), startup_error)
+
+
+def queued_block(run_json: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`run.json`'s `queued` block while the run waits in the queue: not launched yet (no `launched_at`,
+    no `launches`). Its fields (`tui.queue.store`): `position`, `queued_at`, `request`, and `error` when
+    the runner could not launch it (the run is then `failed`)."""
+    if not run_json or run_json.get("launched_at") is not None or run_json.get("launches"):
+        return None
+    block = run_json.get("queued")
+    return block if isinstance(block, dict) else None
+
+
+def launch_pending(run_json: dict[str, Any] | None, now: float | None = None) -> bool:
+    """Whether a local launch is recorded without its child's pid, and recently (`PID_WAIT_S`): its
+    launcher may have been killed between the two writes, with the child on its way."""
+    record = run_json or {}
+    at = record.get("launched_at")
+    if record.get("pid") is not None or record.get("job_id") or not isinstance(at, (int, float)):
+        return False
+    return (time.time() if now is None else now) - at < PID_WAIT_S
 
 
 def story_damage(run_dir: str | os.PathLike[str], summary: RunSummary, run_json: dict[str, Any] | None,
@@ -95,6 +131,8 @@ def _local_status(summary: RunSummary, run_json: dict[str, Any] | None, host: st
             return "pending"  # submitted; Slurm could not be asked
         if run_json.get("host", host) != host:
             return "starting"  # launched on another machine: its process table is not ours to read
+        if launch_pending(run_json):
+            return "starting"
         if process_alive(run_json.get("pid"), run_json.get("create_time")):
             return "starting"
         return "lost" if startup_error is not None and not startup_error() else "failed"
