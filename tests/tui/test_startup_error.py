@@ -1,5 +1,5 @@
-"""A launch whose child died before the entry's `start`: the row says why from `stdout.log` (the part
-this launch wrote), or that it was lost before start."""
+"""A launch whose child died before the entry's `start`: the row and the run view say why from
+`stdout.log` (the part this launch wrote), or that it was lost before start."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import wait_until
+from helpers import make_app
 
 from tui.run.files import startup_error
+from tui.screens.run_view import RunViewScreen
 from tui.table.scanner import RunsScanner
+from tui.widgets.log_panel import LogPanel
 
 LOST = "lost before start: killed before the entry wrote anything"
 TRACEBACK = "Traceback (most recent call last):\n  File \"x\", line 1\nValueError: lr must be > 0\n"
@@ -45,3 +49,28 @@ def test_a_fifo_for_stdout_says_nothing_and_never_blocks(tmp_path: Path) -> None
     (run / "stdout.log").unlink()
     os.mkfifo(run / "stdout.log")
     assert startup_error(run, {}) == ""
+
+
+@pytest.mark.parametrize(("stdout", "header", "line"), [
+    ("Initializing\nerror: c.yaml: trainer_params.max_epoch: unknown key\n",
+     "✘ error: c.yaml: trainer_params.max_epoch: unknown key", "error: c.yaml"),
+    (TRACEBACK, "✘ ValueError: lr must be > 0", "Traceback (most recent call last):"),
+])
+async def test_the_run_view_of_a_launch_that_never_started_says_why(tmp_path: Path, stdout: str, header: str,
+                                                                    line: str) -> None:
+    """No `log.txt`, no events: the header's error line and the Log tab (on `stdout.log`, at the error)
+    still tell why."""
+    launched_then_dead(tmp_path / "save", "refused", stdout)
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_run("refused")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunViewScreen)
+                         and app.screen.snapshot is not None and app.screen.snapshot.status == "failed", 120,
+                         "the failed run's view")
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.query_one("#error").text == header, 120, "the error line")
+        panel = screen.query_one(LogPanel)
+        await wait_until(pilot, lambda: panel.source == "stdout.log"
+                         and screen.query_one("#tabs").active == "log", 120, "stdout.log shown")
+        await wait_until(pilot, lambda: any(line in shown for shown in panel.log_view.lines), 120,
+                         "the error")

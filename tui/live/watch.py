@@ -20,6 +20,7 @@ from tui.live.data import MetricRow, Progress, RunData
 from tui.live.loader import RunLoader
 from tui.live.logtail import LogTail
 from tui.run.files import (
+    EXCEPTION_NAME,
     Checkpoint,
     checkpoints,
     config_name,
@@ -140,7 +141,7 @@ class RunWatch:
             name=self.run_dir.name, status=status, config=config_name(s.config, self._run_json),
             host=s.host or (self._run_json or {}).get("host") or "",
             gpus=gpus_text(self._run_json, s.devices),
-            progress=data.progress(status, now), error=s.error if isinstance(s.error, dict) else None,
+            progress=data.progress(status, now), error=self._error(status),
             metrics=tuple(data.metric_rows()), series=series, steps_per_epoch=s.steps_per_epoch,
             checkpoints=self._ckpts, bad_lines=self.loader.bad_lines,
             loading=self.loader.backfilling, pid=s.pid, create_time=s.create_time,
@@ -156,6 +157,20 @@ class RunWatch:
 
     def _problem(self) -> str:
         return self._damage() or self.loader.problem
+
+    def _error(self, status: str) -> dict[str, Any] | None:
+        """The `end` event's error; for a launch that failed before its `start`, what its child said
+        (`startup_error`), so the header tells why where the user looks."""
+        s = self.data.summary
+        if isinstance(s.error, dict):
+            return s.error
+        if status != "failed" or s.starts:
+            return None
+        said = startup_error(self.run_dir, self._run_json)
+        kind, sep, message = said.partition(": ")
+        if sep and EXCEPTION_NAME.fullmatch(kind):
+            return {"type": kind, "message": message}
+        return {"type": "error", "message": said} if said else None
 
     def _reproduce(self) -> str:
         key = (self._run_json_mtime, self.data.argv is not None)

@@ -146,7 +146,9 @@ def read_head(path: str | os.PathLike[str], limit: int) -> bytes:
 
 
 STARTUP_TAIL_BYTES = 64 << 10
-_TRACEBACK_END = re.compile(r"^[\w.]*(Error|Exception|Interrupt)\b.*")
+EXCEPTION_NAME = re.compile(r"[\w.]*(Error|Exception|Interrupt)")
+"""A Python exception's (qualified) name, as a traceback's last line starts with it."""
+_TRACEBACK_END = re.compile(EXCEPTION_NAME.pattern + r"\b.*")
 
 
 def startup_error(run_dir: str | os.PathLike[str], run_json: dict[str, Any] | None) -> str:

@@ -181,7 +181,7 @@ class RunViewScreen(RunActions):
         if message.snapshot.status == "failed" and not self._opened_log:
             self._opened_log = True
             self.action_tab("log")
-            self.call_after_refresh(self._jump_to_traceback)
+            self.call_after_refresh(self._jump_to_error)
 
     def _tick(self) -> None:
         self._show_header(force=True)
@@ -324,7 +324,7 @@ class RunViewScreen(RunActions):
     def log_lines(self, message: LogLinesRead) -> None:
         self.query_one(LogPanel).add_lines(message.source, message.lines)
         if self._opened_log and not self._shown_traceback:
-            self.call_after_refresh(self._jump_to_traceback)
+            self.call_after_refresh(self._jump_to_error)
 
     def action_follow(self) -> None:
         panel = self.query_one(LogPanel)
@@ -340,11 +340,11 @@ class RunViewScreen(RunActions):
     def action_next_match(self, direction: int = 1) -> None:
         self.query_one(LogPanel).next_match(backwards=direction < 0)
 
-    def _jump_to_traceback(self) -> None:
-        """A failed run opens on its log, at the last traceback (tried again as log lines arrive, until
-        one is found)."""
+    def _jump_to_error(self) -> None:
+        """A failed run opens on its log, at the last traceback or `error:` line (tried again as log
+        lines arrive, until one is found)."""
         if not self._shown_traceback:
-            self._shown_traceback = self.query_one(LogPanel).jump_to_traceback()
+            self._shown_traceback = self.query_one(LogPanel).jump_to_error()
 
     # ---- system ----
 

@@ -16,6 +16,8 @@ from tui.widgets.line import Line
 from tui.widgets.search_log import SearchLog
 
 TRACEBACK = "Traceback (most recent call last)"
+ERROR_PREFIX = "error:"
+"""How an entry's one-line refusal of bad input starts (`torchx.session.run_main`)."""
 FLUSH_S = 2.0
 """New lines reach the view at most this often: each write scrolls, rewriting every line shown (about
 2 KB at 80×24); the header's numbers still tick every second."""
@@ -140,16 +142,18 @@ class LogPanel(Vertical):
             self.set_follow(False)
             self.log_view.next_match(backwards=backwards)
 
-    def jump_to_traceback(self) -> bool:
+    def jump_to_error(self) -> bool:
         """Show the last traceback, from the shown log or else another one (a run that crashed before
-        writing `log.txt` has it only in `stdout.log`); False when no log has one yet."""
-        for source in sorted(self.sources, key=lambda s: s != self.source):
-            lines = self._lines[source]
-            last = next((i for i in range(len(lines) - 1, -1, -1) if TRACEBACK in lines[i]), None)
-            if last is not None:
-                if source != self.source:
-                    self.show_source(source)
-                self.set_follow(False)
-                self.log_view.scroll_to(y=last, animate=False)
-                return True
+        writing `log.txt` has it only in `stdout.log`), else the last `error:` line an entry wrote when
+        it refused to start; False when no log has either yet."""
+        for is_error in (lambda line: TRACEBACK in line, lambda line: line.startswith(ERROR_PREFIX)):
+            for source in sorted(self.sources, key=lambda s: s != self.source):
+                lines = self._lines[source]
+                last = next((i for i in range(len(lines) - 1, -1, -1) if is_error(lines[i])), None)
+                if last is not None:
+                    if source != self.source:
+                        self.show_source(source)
+                    self.set_follow(False)
+                    self.log_view.scroll_to(y=last, animate=False)
+                    return True
         return False
