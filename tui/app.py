@@ -24,11 +24,13 @@ if TYPE_CHECKING:
 
 
 class TorchxApp(App[None]):
-    """`q` quits: runs are detached, so they keep training."""
+    """`q` quits: runs are detached, so they keep training. `ctrl+q` quits too, but not over a dialog:
+    Textual's quits from everywhere first, and the launch dialog's `ctrl+q` queues a run."""
 
     TITLE = "torchx"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 

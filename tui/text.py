@@ -29,12 +29,13 @@ Localtime = Callable[[float], time.struct_time]
 
 STATUS_SYMBOLS = {
     "queued": "⧗", "starting": "◌", "running": "▶", "finished": "✔", "failed": "✘", "stopped": "■",
-    "lost": "?", "pending": "…", "cancelled": "⊘", "empty": "·", "not a run": "-", "damaged": "!",
+    "pruned": "✂", "lost": "?", "pending": "…", "cancelled": "⊘", "empty": "·", "not a run": "-",
+    "damaged": "!",
 }
 """Every status keeps its own symbol, so the table reads without colour (`NO_COLOR`)."""
 STATUS_STYLES = {
     "queued": "bright_blue", "starting": "green", "running": "bold green", "finished": "cyan",
-    "failed": "bold red", "stopped": "yellow", "lost": "bold magenta", "pending": "blue",
+    "failed": "bold red", "stopped": "yellow", "pruned": "yellow4", "lost": "bold magenta", "pending": "blue",
     "cancelled": "dark_orange", "empty": "dim", "not a run": "dim", "damaged": "red",
 }
 """The Rich style of each status, wherever a status is shown."""
@@ -52,11 +53,14 @@ def printable(text: str) -> str:
 
 def problem_text(row: RunRow) -> str:
     """The line under the runs table for the selected row: why it is damaged or its log's first bad
-    line (`! events.jsonl: not a regular file (a FIFO)`), else why its meta.yaml cannot be read;
-    empty when there is nothing wrong."""
+    line (`! events.jsonl: not a regular file (a FIFO)`), else why its meta.yaml cannot be read, else
+    why it failed before it could start (its queue's runner could not launch it, or the launch's child
+    died first: no event tells it); empty when there is nothing wrong."""
     if row.problem:
         return printable(f"! {row.problem}")
-    return printable(f"!meta {row.meta_error}") if row.meta_error else ""
+    if row.meta_error:
+        return printable(f"!meta {row.meta_error}")
+    return printable(f"✘ {row.error}") if row.status == "failed" and row.epoch is None and row.error else ""
 
 
 def status_text(row: RunRow) -> str:
@@ -184,13 +188,35 @@ def name_text(row: RunRow, width: int = NAME_WIDTH) -> str:
     return f"{clip(name, width - len(marks) - 1, middle=True)} {marks}"
 
 
+def place_text(row: RunRow) -> str:
+    """A queued run's place in the queue, where a run shows its progress: `#2 in queue`."""
+    return "" if row.queue_place is None else f"#{row.queue_place} in queue"
+
+
 def row_cells(row: RunRow, now: float) -> tuple[str, ...]:
-    """The table's columns, in order (see `COLUMNS`)."""
+    """The table's columns, in order (see `COLUMNS`); a queued run shows its place for its epoch and
+    how long it has waited (since it was queued, its `started`) for its time."""
+    if row.status == "queued":
+        return (name_text(row), status_text(row), clip(row.config, CONFIG_WIDTH), place_text(row), "",
+                "", clip(row.gpus, GPUS_WIDTH), started_text(row),
+                duration_text(now - row.started) if row.started is not None else "")
     return (
         name_text(row), status_text(row), clip(row.config, CONFIG_WIDTH),
         epoch_text(row), eta_text(row, now), clip(metric_text(row), METRIC_WIDTH),
         clip(row.gpus, GPUS_WIDTH), started_text(row), elapsed_text(row, now),
     )
+
+
+def wanted_text(request: dict[str, Any]) -> str:
+    """The GPUs cell of a queued run: what its `queued.request` waits for (`1 GPU`, `2 GPUs`, `cpu`,
+    `cpu×4`, or `slurm`: Slurm places it)."""
+    if request.get("slurm"):
+        return "slurm"
+    gpus, procs = request.get("gpus"), request.get("cpu_processes")
+    if isinstance(gpus, int) and not isinstance(gpus, bool) and gpus > 0:
+        return f"{gpus} GPU{'s' if gpus > 1 else ''}"
+    many = isinstance(procs, int) and not isinstance(procs, bool) and procs > 1
+    return f"cpu×{procs}" if many else "cpu"
 
 
 def gpus_text(run_json: dict[str, Any] | None, devices: Any) -> str:

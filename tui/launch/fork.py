@@ -4,7 +4,8 @@ The config it was launched from, with its overrides on the overrides line, is wh
 and edits — but only while that file still gives the config the run used. When it was changed, moved or
 never known, the run's own resolved `config.yaml` (overrides already in it) is offered instead, so a fork
 always starts from exactly what ran. So do its devices: the GPUs or CPU DDP processes of a local launch,
-the fields of a Slurm one. Torch- and Textual-free.
+the fields of a Slurm one. A run still waiting in the queue has launched nothing: its fork starts from
+the request it waits with. Torch- and Textual-free.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from tui.errors import LaunchError
 from tui.launch.local import Launcher
 from tui.launch.request import LaunchRequest, cpu_ddp_overrides
 from tui.launch.slurm import SlurmLauncher, SlurmSpec, spec_from_record
-from tui.run.files import first_argv, first_launch
+from tui.run.files import first_argv, first_launch, read_run_json
+from tui.run.status import queued_block
 
 VALUE_FLAGS = frozenset({"--config", "--name", "--save-dir", "--gpu", "--resume"})
 _OVERRIDE = re.compile(r"[A-Za-z_][\w.\[\]-]*=.*", re.S)
@@ -43,6 +45,9 @@ class ForkPrefill:
 
 
 def fork_prefill(run_dir: Path, now: float | None = None) -> ForkPrefill:
+    queued = queued_block(read_run_json(run_dir / RUN_JSON)[0])
+    if queued is not None:
+        return queued_prefill(run_dir, queued, now)
     launch, argv = first_launch(run_dir), first_argv(run_dir)
     config_arg, overrides = split_argv(argv)
     own = run_dir / CONFIG_FILE
@@ -59,6 +64,34 @@ def fork_prefill(run_dir: Path, now: float | None = None) -> ForkPrefill:
     gpus, cpus = devices_of(argv, overrides)
     return ForkPrefill(config, line, default_run_name(f"{stem}.yaml", now=now), note, gpus, cpus,
                        _slurm_spec(launch))
+
+
+def queued_prefill(run_dir: Path, block: dict[str, Any], now: float | None = None) -> ForkPrefill:
+    """The fork of a run not launched yet (`queued`, or refused by its runner): its queued request's
+    config and overrides, and its devices: as many GPUs as it wants (the first ones), its CPU
+    processes, or its Slurm fields."""
+    raw = block.get("request")
+    request: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    config, overrides = request.get("config"), request.get("overrides")
+    source = Path(config) if isinstance(config, str) and config else None
+    line = shlex.join(str(o) for o in overrides) if isinstance(overrides, list) else ""
+    if source is not None and source.is_file():
+        note = f"forked from queued '{run_dir.name}': {source.name} with its overrides"
+    else:
+        note = f"forked from queued '{run_dir.name}': its config {config!r} is not a file"
+    gpus, procs = _count(request.get("gpus"), 0), _count(request.get("cpu_processes"), 1) or 1
+    try:
+        slurm = spec_from_record(request["slurm"]) if request.get("slurm") is not None else None
+    except ValueError:
+        slurm = None
+    stem = source.stem if source is not None else run_dir.name
+    return ForkPrefill(source or run_dir / CONFIG_FILE, line, default_run_name(f"{stem}.yaml", now=now), note,
+                       tuple(range(min(gpus, 64))), procs, slurm)
+
+
+def _count(value: Any, minimum: int) -> int:
+    """`value` when it is a whole number ≥ `minimum`, else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= minimum else 0
 
 
 def first_launch_request(run_dir: Path) -> LaunchRequest:

@@ -1,4 +1,6 @@
-"""The launch dialog: config, devices, name and overrides, validated before anything starts.
+"""The launch dialog: config, devices, name and overrides, validated before anything starts; `ctrl+l`
+starts the run, `ctrl+q` queues it instead (the save dir's queue runner starts it once its devices are
+free, `tui.queue`).
 
 Each config is checked twice: its structure in-process at once, then fully (the entry's own check) by
 the dialog's `Checker`, one warm `torchx.check` process that lives as long as the dialog does.
@@ -51,6 +53,9 @@ CHOSEN_MARK = "• "
 class LaunchResult:
     name: str
     resume: bool = False
+    queued: bool = False
+    place: int | None = None
+    """Its place in the queue when it was queued (None when the runner took it at once)."""
 
 
 class Choice(RadioButton):
@@ -66,6 +71,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
     CSS_PATH = "launch.tcss"
     BINDINGS = [
         Binding("ctrl+l", "launch", "Launch", priority=True),
+        Binding("ctrl+q", "queue", "Queue", priority=True),
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+r", "resume_existing", "Resume existing", priority=True),
         Binding("ctrl+n", "new_name", "New name", priority=True),
@@ -86,6 +92,8 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         self._default_name = ""
         self._name_exists = False
         self._busy = False
+        self._place: int | None = None
+        """Set by the launch worker before it reports a queued run: its place in the queue."""
         self._debounce: Timer | None = None
         self._config_labels = [p.name if p.parent == settings.configs_dir else str(p)
                                for p in self.config_paths]
@@ -341,18 +349,22 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             self.workers.cancel_node(self)
             self.dismiss(LaunchResult(self.query_one("#name", Input).value.strip(), resume=True))
 
-    def action_launch(self) -> None:
+    def action_launch(self, queue: bool = False) -> None:
         if self._busy:
             return
         request = self._request()
         if request is None:
             return
         self._busy = True
-        self._show_config(Verdict(True, "validating and launching…"))
+        self._show_config(Verdict(True, f"validating and {'queueing' if queue else 'launching'}…"))
         if self._debounce is not None:
             self._debounce.stop()
         self.workers.cancel_group(self, "validate")
-        self.launch(request)
+        self.launch(request, queue)
+
+    def action_queue(self) -> None:
+        """`ctrl+q`: the launch's checks, then the run waits in the queue for its devices."""
+        self.action_launch(queue=True)
 
     def _request(self) -> LaunchRequest | None:
         config = self.config
@@ -379,8 +391,8 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         return LaunchRequest(config, name, self.settings.save_dir, gpus, procs, tuple(overrides))
 
     @work(thread=True, group="launch")
-    def launch(self, request: LaunchRequest) -> None:
-        """Validate fully, then launch; `escape` meanwhile cancels both the check and the launch."""
+    def launch(self, request: LaunchRequest, queue: bool = False) -> None:
+        """Validate fully, then launch or queue; `escape` meanwhile cancels both the check and the launch."""
         verdict = self._full_verdict(request.config, list(request.overrides), skip_if_cancelled=True)
         if verdict is None or get_current_worker().is_cancelled:
             return
@@ -388,7 +400,12 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             self.post_message(LaunchFinished(request.name, verdict.message))
             return
         try:
-            backends.launch(self.settings, request)
+            if queue:
+                from tui.screens.queue_actions import queue_run
+
+                self._place = queue_run(self.settings, request)
+            else:
+                backends.launch(self.settings, request)
         except LaunchError as exc:
             self.post_message(LaunchFinished(request.name, str(exc)))
             return
@@ -404,4 +421,5 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             self._check_name()
             return
         self.workers.cancel_node(self)
-        self.dismiss(LaunchResult(message.name))
+        queued = self._place is not None
+        self.dismiss(LaunchResult(message.name, queued=queued, place=self._place or None))

@@ -1,11 +1,14 @@
 """The home screen: the runs table, and the keys that launch, stop, kill, resume, filter, sort, annotate,
-delete, mark, diff and compare runs. Under the table, one line says what is wrong with the selected
-run's directory (why it is damaged, its log's first bad line, an unreadable meta.yaml), when anything is."""
+delete, mark, diff and compare runs, and reorder, remove from and pause the save dir's queue. Under the
+table, one line says what is wrong with the selected run's directory (why it is damaged, its log's first
+bad line, an unreadable meta.yaml, why it failed before it started), when anything is. The scan worker
+also keeps the queue's runner alive while runs wait (`queue_actions.start_runner`)."""
 
 from __future__ import annotations
 
 import gc
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -21,7 +24,7 @@ from tui.launch import backends
 from tui.messages import ActionFinished, ForkPrefilled, RunsChanged, StopOverdue
 from tui.run.files import Meta, read_run_json
 from tui.run.jobs import SlurmError
-from tui.run.status import ACTIVE, DAMAGED, NOT_A_RUN, RESUMABLE
+from tui.run.status import ACTIVE, DAMAGED, IN_QUEUE, NOT_A_RUN, RESUMABLE, queued_block
 from tui.screens.confirm import ConfirmScreen, on_yes
 from tui.screens.run_actions import (
     kill_and_report,
@@ -44,7 +47,11 @@ if TYPE_CHECKING:
     from tui.screens.tidy import TidyRequest
     from tui.settings import Settings
 
-# The dialogs and the history actions load on first use, like the run view: a faster first paint.
+RUNNER_CHECK_S = 5.0
+"""While runs wait in the queue, the scan looks this often for their runner (one lock try)."""
+QUEUED = frozenset({IN_QUEUE})
+
+# The dialogs and the history and queue actions load on first use, like the run view: a faster first paint.
 
 class RunsScreen(Screen[None]):
     CSS_PATH = "runs.tcss"
@@ -65,6 +72,9 @@ class RunsScreen(Screen[None]):
         Binding("space", "mark", "Mark", show=False),
         Binding("d", "diff", "Diff", show=False),
         Binding("c", "compare", "Compare", show=False),
+        Binding("plus", "queue_move(-1)", "Queue: move up", key_display="+", show=False),
+        Binding("minus", "queue_move(1)", "Queue: move down", key_display="-", show=False),
+        Binding("p", "queue_pause", "Queue: pause/resume", show=False),
     ]
 
     def __init__(self, settings: Settings) -> None:
@@ -74,6 +84,9 @@ class RunsScreen(Screen[None]):
         self._wake = threading.Event()
         self._pending_select: str | None = None
         self._summary = ""
+        self.queue_paused = False
+        """Whether the save dir's queue is paused, as the scan last saw it."""
+        self._runner_due = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(f"torchx · {self.settings.save_dir}", id="summary", markup=False)
@@ -134,7 +147,7 @@ class RunsScreen(Screen[None]):
                     held = news if held is None else _merged(held, news)
                 first = False
                 held = self._post_unless_covered(held)
-            held = self._post_unless_covered(held)
+            held = self._post_unless_covered(self._watch_queue(held))
             polls += 1
             self.settings.launcher.reap()
             if self.settings.live:
@@ -143,6 +156,24 @@ class RunsScreen(Screen[None]):
             self.scanner.save_cache()  # a tick after the rows were shown: it never slows the first fill
             if not self.settings.live:
                 return
+
+    def _watch_queue(self, held: RunsChanged | None) -> RunsChanged | None:
+        """In the scan thread, after a poll: a runner for runs that wait without one (its runner was
+        killed, or this TUI starts on a queue whose runner is gone), and news when the queue's pause
+        changes (the summary line says so)."""
+        from tui.screens import queue_actions
+
+        if self.scanner.queued_count and time.monotonic() >= self._runner_due:
+            problem = queue_actions.keep_runner(self.settings)  # a read-only save dir: try much later
+            self._runner_due = time.monotonic() + (60.0 if problem else RUNNER_CHECK_S)
+            if problem:
+                self.post_message(ActionFinished(problem, error=True))
+        now_paused = queue_actions.queue_paused(self.settings.save_dir)
+        if now_paused == self.queue_paused:
+            return held
+        self.queue_paused = now_paused
+        news = RunsChanged([], [], len(self.scanner.trackers))
+        return news if held is None else _merged(held, news)
 
     def _post_unless_covered(self, held: RunsChanged | None) -> RunsChanged | None:
         """Post `held` (from the scan thread) unless a screen covers this one; what is still held."""
@@ -168,7 +199,7 @@ class RunsScreen(Screen[None]):
         row = self.table.runs.get(name) if name else None
         text = problem_text(row) if row is not None else ""
         detail = self.query_one("#detail", Line)
-        style = "red" if row is not None and row.status == DAMAGED else "yellow"
+        style = "red" if row is not None and row.status in (DAMAGED, "failed") else "yellow"
         detail.set(Text(text, style, no_wrap=True, overflow="ellipsis"))
         if detail.display != bool(text):
             detail.display = bool(text)  # the table loses or gains a line (`RunsTable.on_resize`)
@@ -186,7 +217,8 @@ class RunsScreen(Screen[None]):
         for row in self.table.runs.values():
             counts[row.status] = counts.get(row.status, 0) + 1
         parts = [f"{n} {status}" for status, n in sorted(counts.items())]
-        text = f"torchx · {self.settings.save_dir} · {message.total} dirs"
+        paused = "queue paused · " if self.queue_paused else ""  # first: 80 columns clip a long path
+        text = f"torchx · {paused}{self.settings.save_dir} · {message.total} dirs"
         text += " · " + ", ".join(parts) if parts else ""
         if text != self._summary:  # `update` lays the screen out again
             self._summary = text
@@ -303,7 +335,8 @@ class RunsScreen(Screen[None]):
         if result.resume:
             self._confirm_resume(result.name)
             return
-        self.notify(f"launched {result.name}")
+        place = f" (#{result.place})" if result.place else ""
+        self.notify(f"queued '{result.name}'{place}" if result.queued else f"launched {result.name}")
         self._wake.set()
         self._pending_select = result.name  # the cursor moves to it when the scan shows it
 
@@ -327,6 +360,12 @@ class RunsScreen(Screen[None]):
             self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.stop_run(name)))
 
     def action_kill(self) -> None:
+        """`K`: kill the run; a queued one is taken out of the queue instead (it has nothing to kill)."""
+        row = self.table.runs.get(self.table.selected_name or "")
+        if row is not None and row.status == IN_QUEUE:
+            question = f"Remove '{row.name}' from the queue? (its directory moves to the trash; u undoes)"
+            self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.edit_queue("remove", row.name)))
+            return
         name = self._selected(ACTIVE | {"lost"}, "kill")  # lost: ranks or workers may linger
         if name:
             # a cached row's tracker has no run.json; this read never blocks (a regular file only)
@@ -383,6 +422,26 @@ class RunsScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(question),
                              on_yes(lambda: self.kill_run(message.name, message.handle)))
 
+    # ---- the queue ----
+
+    def action_queue_move(self, delta: int) -> None:
+        """`+`/`-`: the selected queued run one place towards the front / the back."""
+        name = self._selected(QUEUED, "reorder")
+        if name:
+            self.edit_queue("move", name, delta)
+
+    def action_queue_pause(self) -> None:
+        self.edit_queue("pause")
+
+    @work(thread=True, group="actions")
+    @reported("edit the queue ({0})")
+    def edit_queue(self, edit: str, name: str = "", delta: int = 0) -> None:
+        """`remove` (`K`, `D`), `move` (`+`/`-`) or `pause` (`p`: pause or resume), under the queue's lock
+        where its runner could race the edit (`queue_actions.edit_and_report`)."""
+        from tui.screens.queue_actions import edit_and_report
+
+        edit_and_report(self.post_message, self.settings, edit, name, delta)
+
     # ---- notes and tags, tidy and undo ----
 
     def _row(self) -> RunRow | None:
@@ -429,6 +488,10 @@ class RunsScreen(Screen[None]):
     def _tidy(self, name: str, request: TidyRequest | None) -> None:
         if request is None:
             return
+        row = self.table.runs.get(name)
+        if request.kind == "run" and row is not None and row.status == IN_QUEUE:
+            self.edit_queue("remove", name)  # under the queue's lock: its runner must not launch it
+            return
         if request.kind != "empty":
             self.tidy_run(name, request.kind)
             return
@@ -473,6 +536,10 @@ class RunsScreen(Screen[None]):
         self._pending_select = entry.run  # before the scan can see it back
         if restore_and_report(self.post_message, self.settings.save_dir, entry):
             self.scanner.refresh_soon(entry.run)
+            if queued_block(read_run_json(self.settings.save_dir / entry.run / RUN_JSON)[0]) is not None:
+                from tui.screens.queue_actions import start_runner
+
+                start_runner(self.settings)  # back in the queue: it needs a runner
         else:
             self._pending_select = None
 

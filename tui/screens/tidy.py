@@ -1,5 +1,6 @@
 """The tidy dialog: a run's size on disk (checkpoints apart), and its delete or prune after the user types
-the run's name. It only asks; the runs screen moves things to the trash (`tui.history.tidy`)."""
+the run's name. It only asks; the runs screen moves things to the trash (`tui.history.tidy`; a queued
+run leaves the queue through `tui.queue.store.remove`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from textual.widgets import Input, Static
 
 from tui.history import tidy
 from tui.messages import RunSized
-from tui.run.status import SETTLED
+from tui.run.status import DELETABLE, SETTLED
 from tui.table.rows import RunRow
 from tui.text import clip, size_text, status_text
 
@@ -87,9 +88,10 @@ class TidyScreen(ModalScreen[TidyRequest | None]):
         self.query_one("#tidy-sizes", Static).update("\n".join(lines))
 
     def action_ask(self, kind: str) -> None:
-        """Ask for the run's name before a delete or prune; a running run is refused here already."""
+        """Ask for the run's name before a delete or prune; a running run is refused here already (a
+        queued one may be deleted: it leaves the queue; it has no checkpoints to prune)."""
         status = self.query_one("#tidy-status", Static)
-        if self.row.status not in SETTLED:
+        if self.row.status not in (DELETABLE if kind == "run" else SETTLED):
             verb = "delete" if kind == "run" else "prune"
             status.update(f"✘ cannot {verb} '{self.row.name}': it is {self.row.status}")
             return

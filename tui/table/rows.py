@@ -38,6 +38,8 @@ class RunRow:
     problem: str = ""
     """Why the directory is `damaged`, or its log's first unreadable line (`events.jsonl line 3: ...`):
     one line naming the file, shown under the table for the selected row and in the run view."""
+    queue_place: int | None = None
+    """Its place in the save dir's queue while it is `queued` (1: launched next), else None."""
 
     @property
     def sort_key(self) -> tuple[float, str]:

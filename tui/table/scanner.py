@@ -33,10 +33,10 @@ from tui.run.files import (
     startup_error,
 )
 from tui.run.jobs import JobStates, run_job_state
-from tui.run.status import DAMAGED, SETTLED, run_status, story_damage
+from tui.run.status import DAMAGED, IN_QUEUE, SETTLED, queued_block, run_status, story_damage
 from tui.table import row_cache
 from tui.table.rows import RunRow, latest_val_metric, row_from_fields
-from tui.text import error_text, gpus_text
+from tui.text import error_text, gpus_text, wanted_text
 
 if TYPE_CHECKING:
     from tui.table.fold_workers import WorkerFold
@@ -146,6 +146,9 @@ class RunTracker:
         if s.starts == 0 and rj is None:  # not a run, or a damaged one: no start time, listed last
             return RunRow(self.name, status, bad_lines=bad, tags=self.meta.tags, note=self.meta.note,
                           meta_error=self.meta.error, problem=problem)
+        queued = queued_block(rj) if s.starts == 0 and status != DAMAGED else None
+        if queued is not None:
+            return self._queued_row(status, queued, key, bad, problem)
         return RunRow(
             name=self.name,
             status=status,
@@ -167,6 +170,31 @@ class RunTracker:
             meta_error=self.meta.error,
             problem=problem,
         )
+
+    def _queued_row(self, status: str, block: dict[str, Any], key: row_cache.Key, bad: int,
+                    problem: str) -> RunRow:
+        """A run waiting in the queue (or that its runner could not launch: `failed`, with why): the
+        config and devices it asks for, queued since `queued_at`; its place is the scanner's to give."""
+        raw = block.get("request")
+        request: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        waiting = status == IN_QUEUE
+        return RunRow(
+            name=self.name, status=status, config=config_name(request.get("config"), None),
+            gpus=wanted_text(request), bad_lines=bad, cfg=self.cfg, tags=self.meta.tags,
+            started=_number(block.get("queued_at")) or (key[0] or 0) / 1e9 or None,
+            error="" if waiting else str(block.get("error") or "")[:500],
+            note=self.meta.note, meta_error=self.meta.error, problem=problem,
+            queue_place=self.row.queue_place if waiting and self.row is not None else None)
+
+    def queue_order(self) -> tuple[float, float, str]:
+        """Where it stands in the queue, as the runner orders it: position, then queued_at, then name."""
+        block = queued_block(self.run_json) or {}
+        position, at = _number(block.get("position")), _number(block.get("queued_at"))
+        return (float("inf") if position is None else position, float("inf") if at is None else at, self.name)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 class _Batch:
@@ -217,6 +245,8 @@ class RunsScanner:
         """Whether rows carry their flattened config.yaml (a 10,000-run first read costs seconds)."""
         self._fold: WorkerFold | None = None
         self._stopped = False
+        self._queued: set[str] = set()
+        """The runs whose row is `queued`: numbered after each poll (`RunRow.queue_place`)."""
 
     def want_config(self) -> None:
         """From now on rows carry their config (a filter over `cfg.` keys); every run is read on the
@@ -264,6 +294,7 @@ class RunsScanner:
         removed = [name for name in self.trackers if name not in seen]
         for name in removed:
             del self.trackers[name]
+            self._queued.discard(name)
         settled = sum(1 for t in self.trackers.values() if t.row is not None and t.row.status in SETTLED)
         period = max(1, -(-settled // max(1, self.settled_per_poll)))
         turn, self._polls = self._polls % period, self._polls + 1
@@ -299,11 +330,32 @@ class RunsScanner:
                 row = tracker.refresh(self.host, jobs, self.with_config)
                 # the cache holds settled rows only: a training run's progress need not rewrite it
                 self._cache_dirty = self._cache_dirty or (row != before and row.status in SETTLED)
+            if row.status == IN_QUEUE:
+                self._queued.add(name)
+            else:
+                self._queued.discard(name)
             if row != before:
                 batch.changed.append(row)
             if batch.due():
                 yield batch.take()
+        self._place_queue(batch)
         yield batch.take()
+
+    @property
+    def queued_count(self) -> int:
+        """How many runs the last poll found waiting in the queue."""
+        return len(self._queued)
+
+    def _place_queue(self, batch: _Batch) -> None:
+        """Number the queued rows 1, 2, … in the runner's order (a launch or a move elsewhere changes a
+        row's place without touching its files); the rows whose place changed join `batch`."""
+        ordered = sorted((self.trackers[name] for name in self._queued), key=RunTracker.queue_order)
+        placed: dict[str, RunRow] = {}
+        for place, tracker in enumerate(ordered, start=1):
+            if tracker.row is not None and tracker.row.queue_place != place:
+                tracker.row = placed[tracker.name] = replace(tracker.row, queue_place=place)
+        if placed:
+            batch.changed = [row for row in batch.changed if row.name not in placed] + list(placed.values())
 
     def _start_workers(self, new: set[str]) -> WorkerFold:
         """`tui.table.fold_workers` for the runs this poll must read from scratch, when there are many: the

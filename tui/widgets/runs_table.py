@@ -14,7 +14,7 @@ from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets._data_table import ColumnKey, Row, RowKey
 
-from tui.run.status import ACTIVE
+from tui.run.status import ACTIVE, IN_QUEUE
 from tui.table.query import SORT_KEYS, Order, Query, sort_rows
 from tui.table.rows import RunRow
 from tui.text import COLUMN_WIDTHS, COLUMNS, NAME_WIDTH, STATUS_STYLES, name_text, row_cells
@@ -139,11 +139,12 @@ class RunsTable(DataTable[str]):
         self._restore(selected)
 
     def tick(self) -> None:
-        """Repaint the clock-dependent cells (ETA, time) of shown active rows."""
+        """Repaint the clock-dependent cells of shown rows: an active run's ETA and time, how long a
+        queued one has waited."""
         now = self.clock()
         for name in self.shown:
             row = self.runs[name]
-            if row.status in ACTIVE:
+            if row.status in ACTIVE or row.status == IN_QUEUE:
                 self._update(row, row_cells(row, now))
 
     def toggle_mark(self, name: str) -> None:
