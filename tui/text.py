@@ -137,10 +137,12 @@ def clip(text: str, width: int, middle: bool = False) -> str:
 
 # ---- the runs table ----
 
-NAME_WIDTH, CONFIG_WIDTH, METRIC_WIDTH, GPUS_WIDTH = 26, 14, 13, 7
-COLUMNS = ("name", "status", "config", "epoch", "ETA", "val", "GPUs", "started", "time")
+NAME_WIDTH, CONFIG_WIDTH, METRIC_WIDTH, GPUS_WIDTH = 24, 14, 13, 7
+COLUMNS = ("name", "status", "epoch", "ETA", "val", "config", "GPUs", "started", "time")
+"""80 columns first: name, status, progress, ETA and the validation metric fit 80×24 (78 cells with
+the table's padding); the rest is to their right."""
 # Fixed widths: every cell is clipped to these, so the table never measures 10,000 rows.
-COLUMN_WIDTHS = (NAME_WIDTH, 11, CONFIG_WIDTH, 13, 7, METRIC_WIDTH, GPUS_WIDTH, 11, 8)
+COLUMN_WIDTHS = (NAME_WIDTH, 11, 13, 7, METRIC_WIDTH, CONFIG_WIDTH, GPUS_WIDTH, 11, 8)
 
 
 def epoch_text(row: RunRow, width: int = 8) -> str:
@@ -197,12 +199,12 @@ def row_cells(row: RunRow, now: float) -> tuple[str, ...]:
     """The table's columns, in order (see `COLUMNS`); a queued run shows its place for its epoch and
     how long it has waited (since it was queued, its `started`) for its time."""
     if row.status == "queued":
-        return (name_text(row), status_text(row), clip(row.config, CONFIG_WIDTH), place_text(row), "",
-                "", clip(row.gpus, GPUS_WIDTH), started_text(row),
+        return (name_text(row), status_text(row), place_text(row), "", "", clip(row.config, CONFIG_WIDTH),
+                clip(row.gpus, GPUS_WIDTH), started_text(row),
                 duration_text(now - row.started) if row.started is not None else "")
     return (
-        name_text(row), status_text(row), clip(row.config, CONFIG_WIDTH),
-        epoch_text(row), eta_text(row, now), clip(metric_text(row), METRIC_WIDTH),
+        name_text(row), status_text(row), epoch_text(row), eta_text(row, now),
+        clip(metric_text(row), METRIC_WIDTH), clip(row.config, CONFIG_WIDTH),
         clip(row.gpus, GPUS_WIDTH), started_text(row), elapsed_text(row, now),
     )
 

@@ -11,6 +11,7 @@ from rundirs import T0, make_run, write_events
 
 from torchx.config import dump_config, load_config
 from tui.screens.sort import SortScreen
+from tui.text import COLUMNS
 from tui.widgets.filter_bar import FilterBar
 
 LR = "train_wrapper.args.optim_spec.args.lr"
@@ -85,10 +86,10 @@ async def test_sort_by_a_column_and_reverse(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: len(shown(app)) == 3, 120, "three runs")
         for expected in (["lr-big", "lr-small", "lr-mid"], ["lr-mid", "lr-small", "lr-big"]):
-            await pilot.press("o")  # the picker opens on the current column: epoch is four above started
+            await pilot.press("o")  # the picker opens on the current column: epoch is five above started
             await wait_until(pilot, lambda: isinstance(app.screen, SortScreen), 120, "the sort picker")
             if table(app).order.column != "epoch":
-                await pilot.press("up", "up", "up", "up")
+                await pilot.press(*["up"] * (COLUMNS.index("started") - COLUMNS.index("epoch")))
             await pilot.press("enter")
             await wait_until(pilot, lambda e=expected: shown(app) == e, 120, f"sorted {expected}")
         assert table(app).order.descending

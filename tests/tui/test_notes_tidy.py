@@ -63,7 +63,7 @@ async def test_note_and_tags_saved_and_found(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: row(app, "alpha").tags == ("baseline", "sweep"), 120, "the tags")
         meta = (save / "alpha" / "meta.yaml").read_text()
         assert meta == "note: warmup helps\ntags:\n- baseline\n- sweep\n"
-        await wait_until(pilot, lambda: "alpha #baseline #s…" in screen_text(app), 120, "the tags shown")
+        await wait_until(pilot, lambda: "alpha #baseline #…" in screen_text(app), 120, "the tags shown")
         for text in ("tag:baseline", "warmup", "note:helps", "tag:swe*"):
             await type_filter(pilot, text)
             await wait_until(pilot, lambda: shown(app) == ["alpha"], 120, f"{text} to find alpha")

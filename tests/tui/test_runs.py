@@ -16,7 +16,7 @@ from tui.run.status import NOT_A_RUN
 from tui.table import row_cache
 from tui.table.rows import RunRow
 from tui.table.scanner import RunsScanner
-from tui.text import epoch_text, eta_text, row_cells
+from tui.text import COLUMNS, epoch_text, eta_text, row_cells
 
 
 def by_name(rows: list[RunRow]) -> dict[str, RunRow]:
@@ -37,8 +37,8 @@ def test_statuses_and_columns(tmp_path: Path) -> None:
     assert rows["failed"].error == "RuntimeError: CUDA out of memory"
     assert rows["running"].eta_s == 70.0 and rows["finished"].eta_s is None
     cells = row_cells(rows["running"], now=T0 + 40.0)
-    assert cells[1] == "▶ running" and cells[3].startswith("3/10 ██▍")
-    assert cells[4] == "1:04"  # eta 70 s at its last event (T0+34), 6 s ago
+    assert cells[1] == "▶ running" and cells[2].startswith("3/10 ██▍")
+    assert cells[3] == "1:04"  # eta 70 s at its last event (T0+34), 6 s ago
     assert cells[8] == "0:36"  # started at T0+4
 
 
@@ -138,8 +138,9 @@ def test_formatting_edges() -> None:
 
 def test_long_names_keep_their_timestamp() -> None:
     row = RunRow("digits-classification-20261126-185237", "finished", config="digits-classification")
-    name, _, config = row_cells(row, T0)[:3]
-    assert name == "digits-cl…-20261126-185237" and len(name) == 26
+    cells = row_cells(row, T0)
+    name, config = cells[0], cells[COLUMNS.index("config")]
+    assert name == "digits-c…20261126-185237" and len(name) == 24
     assert config == "digits-classi…"
 
 
