@@ -24,12 +24,28 @@ async def opened_on_system_tab(pilot) -> None:
     await pilot.pause()
 
 
+async def opened_on_log_tab(pilot) -> None:
+    await opened(pilot)
+    await pilot.press("2")
+    log = pilot.app.screen.query_one("#log-view")
+    await wait_until(pilot, lambda: log.line_count >= 6, 120, "the log")
+    await pilot.pause()
+
+
 def test_run_view_80x24(workdir: Path, snap_compare) -> None:
     assert snap_compare(build(workdir), terminal_size=(80, 24), run_before=opened)
 
 
 def test_run_view_120x40(workdir: Path, snap_compare) -> None:
     assert snap_compare(build(workdir), terminal_size=(120, 40), run_before=opened)
+
+
+def test_run_view_log_tab_80x24(workdir: Path, snap_compare) -> None:
+    assert snap_compare(build(workdir), terminal_size=(80, 24), run_before=opened_on_log_tab)
+
+
+def test_run_view_system_tab_80x24(workdir: Path, snap_compare) -> None:
+    assert snap_compare(build(workdir), terminal_size=(80, 24), run_before=opened_on_system_tab)
 
 
 def test_run_view_system_tab_120x40(workdir: Path, snap_compare) -> None:
@@ -47,3 +63,7 @@ async def gpu_screen(pilot) -> None:
 
 def test_gpu_screen_120x40(workdir: Path, snap_compare) -> None:
     assert snap_compare(build_gpus(workdir), terminal_size=(120, 40), run_before=gpu_screen)
+
+
+def test_gpu_screen_80x24(workdir: Path, snap_compare) -> None:
+    assert snap_compare(build_gpus(workdir), terminal_size=(80, 24), run_before=gpu_screen)
