@@ -178,6 +178,13 @@ def elapsed_text(row: RunRow, now: float) -> str:
     return duration_text(row.elapsed_s + max(0.0, extra))
 
 
+def full_name_text(row: RunRow) -> str:
+    """The name and every tag, for the line under the table when the name cell clips them (else empty)."""
+    if "…" not in name_text(row):
+        return ""
+    return printable(" ".join([row.name, *(f"#{tag}" for tag in row.tags)]))
+
+
 def name_text(row: RunRow, width: int = NAME_WIDTH) -> str:
     """The name, then its tags (`#baseline`), `✎` for a note and `!meta` for an unreadable meta.yaml;
     the marks take at most half the cell, so the name keeps its end (a timestamp)."""

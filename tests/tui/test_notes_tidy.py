@@ -64,6 +64,8 @@ async def test_note_and_tags_saved_and_found(tmp_path: Path) -> None:
         meta = (save / "alpha" / "meta.yaml").read_text()
         assert meta == "note: warmup helps\ntags:\n- baseline\n- sweep\n"
         await wait_until(pilot, lambda: "alpha #baseline #…" in screen_text(app), 120, "the tags shown")
+        await wait_until(pilot, lambda: "alpha #baseline #sweep" in screen_text(app), 120,
+                         "every tag on the line under the table")
         for text in ("tag:baseline", "warmup", "note:helps", "tag:swe*"):
             await type_filter(pilot, text)
             await wait_until(pilot, lambda: shown(app) == ["alpha"], 120, f"{text} to find alpha")

@@ -36,7 +36,7 @@ from tui.screens.run_actions import (
 )
 from tui.table.rows import RunRow
 from tui.table.scanner import RunsScanner
-from tui.text import problem_text, size_text
+from tui.text import full_name_text, problem_text, size_text
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.line import Line
 from tui.widgets.runs_table import RunsTable
@@ -193,16 +193,21 @@ class RunsScreen(Screen[None]):
         self._show_detail()
 
     def _show_detail(self) -> None:
-        """What is wrong with the selected run's directory, on the line under the table (hidden when
-        nothing is)."""
+        """What is wrong with the selected run's directory, else its whole name and tags when the name
+        cell clips them, on the line under the table, wrapped (hidden when there is nothing to say)."""
         name = self.table.selected_name
         row = self.table.runs.get(name) if name else None
-        text = problem_text(row) if row is not None else ""
+        problem = problem_text(row) if row is not None else ""
+        text = problem or (full_name_text(row) if row is not None else "")
         detail = self.query_one("#detail", Line)
-        style = "red" if row is not None and row.status in (DAMAGED, "failed") else "yellow"
-        detail.set(Text(text, style, no_wrap=True, overflow="ellipsis"))
+        style = "" if not problem else "red" if row is not None and row.status in (DAMAGED, "failed") \
+            else "yellow"
+        shown = detail.text
+        detail.set(Text(text, style))
         if detail.display != bool(text):
             detail.display = bool(text)  # the table loses or gains a line (`RunsTable.on_resize`)
+        elif text != shown:
+            detail.refresh(layout=True)  # a wrapped text may take another number of lines
 
     def action_refresh(self) -> None:
         self._wake.set()
