@@ -404,7 +404,7 @@ def _error_text(snap: RunSnapshot) -> Text:
     if error or not snap.problem:
         return Text(f"✘ {error}" if error else "", "bold red")
     style = "bold red" if snap.status == DAMAGED else "yellow"
-    return Text(printable(f"! {snap.problem}"), style, no_wrap=True, overflow="ellipsis")
+    return Text(printable(f"! {snap.problem}"), style)  # wrapped: the header grows a line rather than cut it
 
 
 def overlay_pair(labels: list[str], current: str) -> tuple[str, str] | None:
