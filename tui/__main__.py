@@ -1,5 +1,7 @@
 """`torchx-tui [--save-dir save] [--configs-dir configs]` (also `python -m tui`) starts the app;
-`torchx-tui queue …` works the save dir's queue from a shell (`tui.queue.cli`, imported only then)."""
+`torchx-tui queue …` works the save dir's queue from a shell (`tui.queue.cli`, imported only then), and
+`torchx-tui sweep …` its sweeps (`tui.queue.sweeps.cli`: the words after `sweep` are handed over as
+they are, since a new sweep's overrides and the actions `list`, `show`, `extend`, `cancel` share them)."""
 
 from __future__ import annotations
 
@@ -22,8 +24,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = OneLineParser(prog="torchx-tui", description="Launch and follow torchx runs.")
     parser.add_argument("--save-dir", type=Path, default=Path("save"), help="experiment directories")
     parser.add_argument("--configs-dir", type=Path, default=Path("configs"), help="configs to offer")
-    commands = parser.add_subparsers(dest="command", metavar="{queue}")
+    commands = parser.add_subparsers(dest="command", metavar="{queue,sweep}")
     add_queue_parser(commands)
+    sweep = commands.add_parser("sweep", help="sweeps: torchx-tui sweep --help", add_help=False,
+                                prefix_chars="\0")  # every word goes to `words`, even --help
+    sweep.add_argument("words", nargs=argparse.REMAINDER)
     return parser.parse_args(argv)
 
 
@@ -66,6 +71,10 @@ def main(argv: list[str] | None = None) -> None:
         from tui.queue.cli import run
 
         sys.exit(run(args))
+    if args.command == "sweep":
+        from tui.queue.sweeps.cli import run as sweep
+
+        sys.exit(sweep(args.words, args.save_dir))
     from tui.app import TorchxApp
     from tui.settings import Settings
 

@@ -60,7 +60,7 @@ asyncio.run(main())
 """
     loaded = modules_after(code)
     assert "textual" in loaded
-    assert not loaded & set(HEAVY)
+    assert not loaded & {*HEAVY, "optuna"}  # Optuna is the sweeps' runner's and commands' alone
 
 
 def test_command_line() -> None:
@@ -81,4 +81,14 @@ except SystemExit as exc:
 """
     loaded = modules_after(code)
     assert "tui.queue.cli" in loaded
-    assert not loaded & {*HEAVY, "textual"}
+    assert not loaded & {*HEAVY, "textual", "optuna"}
+
+
+def test_the_queue_and_its_sweeps_listing_import_no_optuna() -> None:
+    """The TUI's start asks `ensure_runner` and lists the queue and its sweeps: none of that may load
+    Optuna (about half a second), which only the runner's sweep driver and the `sweep` commands need."""
+    light = ("tui", "tui.queue.store", "tui.queue.devices", "tui.queue.runner", "tui.queue.cli",
+             "tui.queue.sweeps.space", "tui.queue.sweeps.spec", "tui.queue.sweeps.trials")
+    loaded = modules_after(f"import {', '.join(light)}")
+    assert not loaded & {*HEAVY, "textual", "optuna"}
+    assert "optuna" in modules_after("import tui.queue.sweeps.driver")  # the probe sees it when it is

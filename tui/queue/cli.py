@@ -1,6 +1,7 @@
 """`torchx-tui queue …`: the queue from a shell or a script (`tui/__main__.py` dispatches here).
 
-    torchx-tui queue [--save-dir S]                        the queue, one line a run, first first
+    torchx-tui queue [--save-dir S]                        the queue, one line a run, first first, then
+                                                           one line an unfinished sweep
     torchx-tui queue add --config C [--name N] [--gpus K | --cpu-processes N] [key=value ...]
     torchx-tui queue remove NAME | move NAME DELTA | pause | resume
     torchx-tui queue limits [--cpu-slots N] [--gpu-mem-mib M] [--slurm-jobs J]
@@ -29,6 +30,7 @@ from tui.launch.request import LaunchRequest
 from tui.queue import store
 from tui.queue.devices import Limits, load_limits, save_limits
 from tui.queue.runner import ensure_runner, runner_pid
+from tui.queue.sweeps.spec import trial_of, unfinished_sweeps
 from tui.system.gpus import GpuSampler
 from tui.text import duration_text
 
@@ -59,23 +61,34 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def fail(message: str) -> NoReturn:
-    print(f"torchx-tui queue: error: {message}", file=sys.stderr)
+def fail(message: str, prog: str = "torchx-tui queue") -> NoReturn:
+    print(f"{prog}: error: {message}", file=sys.stderr)
     sys.exit(USAGE_EXIT)
 
 
 def _list(save_dir: Path, now: float | None = None) -> None:
+    """One line a queued run (a sweep's trial says which), then one line an unfinished sweep."""
     now = time.time() if now is None else now
-    runs = store.queued_runs(save_dir)
+    scan = store.QueueScan(save_dir)
+    scan.refresh()
+    runs = scan.queued()
     width = max((len(r.name) for r in runs), default=0)
     for place, run in enumerate(runs, start=1):
         waited = duration_text(now - run.queued_at)
+        trial = trial_of(scan.records.get(run.name))
+        sweep = f"  sweep {trial[0]} trial {trial[1]}" if trial else ""
         print(f"{place:>3}  {run.name:<{width}}  {run.request.config.stem}  {run.wanted_label()}  "
-              f"queued {waited} ago")
+              f"queued {waited} ago{sweep}")
+    sweeps = unfinished_sweeps(save_dir)
+    trials = [t[0] for t in map(trial_of, scan.records.values()) if t is not None]
+    for unfinished in sweeps:
+        state = "cancelled, stopping" if unfinished.cancelled else f"{unfinished.parallel} at a time"
+        print(f"sweep {unfinished.name}  {unfinished.sampler}  {trials.count(unfinished.name)} of "
+              f"{unfinished.trials} trials started  {unfinished.devices_label()} each, {state}")
     notes = []
     if store.paused(save_dir):
         notes.append("the queue is paused (torchx-tui queue resume)")
-    if runs and runner_pid(save_dir) is None:
+    if (runs or sweeps) and runner_pid(save_dir) is None:
         notes.append("no runner is running (torchx-tui queue resume starts one)")
     for note in notes:
         print(note, file=sys.stderr)
@@ -101,8 +114,8 @@ def checked_request(save_dir: Path, args: argparse.Namespace) -> tuple[LaunchReq
         fail(f"--gpus {args.gpus}: expected a number of GPUs ≥ 1")
     if args.cpu_processes < 1:
         fail(f"--cpu-processes {args.cpu_processes}: expected a number ≥ 1")
-    _check_devices(save_dir, args.gpus, args.cpu_processes)
-    name = args.name or _free_name(save_dir, default_run_name(config))
+    check_devices(save_dir, args.gpus, args.cpu_processes)
+    name = args.name or free_name(save_dir, default_run_name(config))
     problem = validate_run_name(name)
     if problem:
         fail(problem)
@@ -115,7 +128,8 @@ def checked_request(save_dir: Path, args: argparse.Namespace) -> tuple[LaunchReq
     return request, args.gpus
 
 
-def _check_devices(save_dir: Path, gpus: int, cpu_processes: int) -> None:
+def check_devices(save_dir: Path, gpus: int, cpu_processes: int, gpus_flag: str = "--gpus",
+                  prog: str = "torchx-tui queue") -> None:
     """Refuse what could never fit here: more GPUs than the machine has, more CPU processes than the
     queue's CPU slots."""
     if gpus:
@@ -126,15 +140,15 @@ def _check_devices(save_dir: Path, gpus: int, cpu_processes: int) -> None:
             sampler.close()
         if gpus > len(sample.gpus):
             why = f" ({sample.no_gpu_reason})" if sample.no_gpu_reason else ""
-            fail(f"--gpus {gpus}: this machine has {len(sample.gpus)} GPU(s){why}")
+            fail(f"{gpus_flag} {gpus}: this machine has {len(sample.gpus)} GPU(s){why}", prog)
         return
     slots = load_limits(save_dir).cpu_slots or os.cpu_count() or 1
     if cpu_processes > slots:
         fail(f"--cpu-processes {cpu_processes}: the queue has {slots} CPU slot(s) "
-             "(torchx-tui queue limits --cpu-slots N)")
+             "(torchx-tui queue limits --cpu-slots N)", prog)
 
 
-def _free_name(save_dir: Path, name: str) -> str:
+def free_name(save_dir: Path, name: str) -> str:
     """`name`, or `name-2`, `name-3`, … when taken: a script queues several runs in one second."""
     candidate, n = name, 1
     while (save_dir / candidate).exists():

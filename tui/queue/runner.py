@@ -6,8 +6,10 @@ laptop that closed. `ensure_runner` starts it in its own session (no terminal), 
 `save/.queue/runner.log`; it holds `save/.queue/runner.lock` (flock) while it lives, so two TUIs, two
 logins or two `ensure_runner` calls at once never run two: the second exits at once.
 
-It keeps no state of its own: every tick it reads what changed on disk (`store.QueueScan`), measures
-what is free (`devices.DeviceMeter`), and launches what fits, each under the queue's edit lock after
+It keeps no state of its own: every tick it reads what changed on disk (`store.QueueScan`), follows the
+save dir's unfinished sweeps (`sweeps.driver`, imported with Optuna only once a sweep exists: it
+reports each trial's epochs, prunes, tells), measures what is free (`devices.DeviceMeter`), asks a
+sweep for a trial when a device is free for it, and launches what fits, each under the queue's edit lock after
 reading the run's `run.json` once more (a run removed or launched meanwhile is left alone). The launch
 writes its record into `run.json` before it spawns the child (`tui.launch.local`), so a runner killed at
 any moment leaves each run either still queued (never started: the next runner starts it) or launched
@@ -28,11 +30,12 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.errors import LaunchError
 from tui.launch.local import Launcher
 from tui.launch.slurm import SlurmLauncher
-from tui.queue.devices import DeviceMeter, assign, need_of
+from tui.queue.devices import DeviceMeter, FreeDevices, Need, assign, need_of
 from tui.queue.store import (
     QueuedRun,
     QueueScan,
@@ -44,6 +47,10 @@ from tui.queue.store import (
     still_queued,
     with_devices,
 )
+from tui.queue.sweeps.spec import SweepScan, unfinished_sweeps
+
+if TYPE_CHECKING:
+    from tui.queue.sweeps.driver import SweepDriver
 
 RUNNER_LOCK = "runner.lock"
 RUNNER_LOG = "runner.log"
@@ -83,16 +90,24 @@ def runner_pid(save_dir: Path) -> int | None:
 
 def ensure_runner(save_dir: Path, env: dict[str, str] | None = None,
                   entry: tuple[str, ...] = RUNNER_ENTRY) -> int | None:
-    """Start a runner for `save_dir` when runs wait in its queue and none runs; its pid, or None when
-    nothing was started. Cheap when nothing was ever queued (no `.queue/`) or a runner lives (one
-    flock try). Two calls at once may both start one: the lock lets only one stay."""
-    if not queue_dir(save_dir).is_dir() or runner_pid(save_dir) is not None or not queued_runs(save_dir):
+    """Start a runner for `save_dir` when runs wait in its queue or a sweep is unfinished, and none
+    runs; its pid, or None when nothing was started. Cheap when nothing was ever queued nor swept (no
+    `.queue/`, no `.sweeps/`) or a runner lives (one flock try). Two calls at once may both start one:
+    the lock lets only one stay."""
+    if runner_pid(save_dir) is not None or not _work_waits(save_dir):
         return None
+    queue_dir(save_dir).mkdir(parents=True, exist_ok=True)
     with open(queue_dir(save_dir) / RUNNER_LOG, "ab") as log:
         proc = subprocess.Popen([*entry, "--save-dir", str(Path(save_dir).resolve())],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, close_fds=True, env=env)
     return proc.pid  # dropped, the Popen is reaped by the next one this process makes (subprocess's rule)
+
+
+def _work_waits(save_dir: Path) -> bool:
+    """Whether a queued run waits or a sweep is unfinished (a `stat` each when neither `.queue/` nor
+    `.sweeps/` exists)."""
+    return (queue_dir(save_dir).is_dir() and bool(queued_runs(save_dir))) or bool(unfinished_sweeps(save_dir))
 
 
 # ---- the loop ----
@@ -107,28 +122,64 @@ class Runner:
         self.scan = QueueScan(self.save_dir)
         self.meter = meter or DeviceMeter(self.save_dir)
         self.log = log
+        self.sweeps = SweepScan(self.save_dir)
+        self.driver: SweepDriver | None = None
 
     def tick(self) -> int:
-        """Launch every queued run that fits now; how many still wait."""
+        """Follow the sweeps, ask them for the trials a free device can take, launch every queued run
+        that fits now; how many runs still wait plus how many sweeps are unfinished."""
         self.launcher.reap()
+        sweeping = self._follow_sweeps()  # first: the trials it queues again are seen at once
         changed = self.scan.refresh()
         self.meter.update(self.scan, changed)
         self._fail_invalid()
         queued = self.scan.queued()
-        if not queued or paused(self.save_dir):
-            return len(queued)
-        free = self.meter.free(want_gpus=any(r.gpus and r.request.slurm is None for r in queued))
+        if paused(self.save_dir):
+            return len(queued) + sweeping
+        wanting = self.driver.wanting() if self.driver is not None else []
+        if not queued and not wanting:
+            return sweeping
+        local = [r for r in queued if r.request.slurm is None]
+        free = self.meter.free(want_gpus=any(r.gpus for r in local) or any(s.gpus for s in wanting))
+        if wanting:
+            queued = self._ask_trials(queued, free)
         runs = {r.name: r for r in queued}
         given = assign([need_of(r) for r in queued], free)
-        return len(queued) - sum(self._launch(runs[name], gpus) for name, gpus in given)
+        return len(queued) - sum(self._launch(runs[name], gpus) for name, gpus in given) + sweeping
 
     def done(self) -> bool:
-        """Whether the queue is empty, looked at afresh under the edit lock; the caller releases the
-        runner lock before that lock is released (a run queued meanwhile then finds no runner and
-        `ensure_runner` starts one)."""
+        """Whether the queue is empty and every sweep done, looked at afresh under the edit lock; the
+        caller releases the runner lock before that lock is released (a run queued or a sweep made
+        meanwhile then finds no runner and `ensure_runner` starts one)."""
         self.scan = QueueScan(self.save_dir)
         self.scan.refresh()
-        return not self.scan.queued() and not self.scan.invalid
+        return not self.scan.queued() and not self.scan.invalid and not unfinished_sweeps(self.save_dir)
+
+    def _follow_sweeps(self) -> int:
+        """Report, prune and tell the trials of every unfinished sweep; how many are unfinished. The
+        driver (and Optuna with it) is loaded the first time a sweep is."""
+        if self.driver is None:
+            if not self.sweeps.unfinished():
+                return 0
+            from tui.queue.sweeps.driver import SweepDriver
+
+            self.driver = SweepDriver(self.save_dir, self.log)
+        return self.driver.tick()
+
+    def _ask_trials(self, queued: list[QueuedRun], free: FreeDevices) -> list[QueuedRun]:
+        """Ask each sweep that wants a trial for as many as the free devices can take after the queued
+        runs ahead of them (a trial is asked when it can start, so its sampler knows every result
+        there is); the queue with their runs added."""
+        assert self.driver is not None
+        needs = [need_of(r) for r in queued]
+        for sweep in self.driver.wanting():
+            while self.driver.wants(sweep) and _fits(needs, self.driver.need(sweep), free):
+                run = self.driver.ask(sweep)
+                if run is None:
+                    continue
+                self.scan.reread(run.name)
+                needs.append(need_of(run))
+        return self.scan.queued()
 
     def _launch(self, run: QueuedRun, gpus: tuple[int, ...]) -> bool:
         """Launch `run` on `gpus` if it still waits (read again under the edit lock); whether it went."""
@@ -160,6 +211,11 @@ class Runner:
                 mark_failed(self.save_dir / name, f"its queued request is damaged: {why}")
                 self.scan.reread(name)
             self.log(f"cannot launch {name}: its queued request is damaged: {why}")
+
+
+def _fits(needs: list[Need], need: Need, free: FreeDevices) -> bool:
+    """Whether `need` gets its devices after every need before it in the queue got theirs."""
+    return any(name == need.run for name, _ in assign([*needs, need], free))
 
 
 @contextmanager

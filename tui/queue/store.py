@@ -141,27 +141,45 @@ def _count(value: Any, minimum: int) -> bool:
 # ---- queue, list, move, remove, pause ----
 
 def queue(request: LaunchRequest, gpus: int | None = None, now: float | None = None,
-          workdir: Path | None = None) -> QueuedRun:
+          workdir: Path | None = None, extra: dict[str, Any] | None = None,
+          adopt_empty: bool = False) -> QueuedRun:
     """Reserve `save_dir/name` and write its `queued` block (`gpus`: how many it wants, default the
-    request's count; `workdir`: where it runs, default here), last in the queue. LaunchError when
-    the name is taken or invalid; no directory is left behind then."""
+    request's count; `workdir`: where it runs, default here; `extra`: more fields of the block, such as
+    a sweep's `sweep` and `trial`), last in the queue. With `adopt_empty`, an existing directory that
+    holds nothing is taken as reserved (a sweep's trial whose queuing was cut between its mkdir and its
+    `run.json`: the name is the trial's own). LaunchError when the name is taken or invalid; no
+    directory is left behind then."""
     wanted = len(request.gpus) if gpus is None else gpus
     now = time.time() if now is None else now
     save_dir = request.save_dir
     with edit_lock(save_dir):
         position = _next_position(save_dir)
-        try:
-            run_dir = reserve_run_dir(save_dir, request.name)
-        except (RunDirError, OSError) as exc:
-            raise LaunchError(str(exc)) from None
+        run_dir = _reserve(save_dir, request.name, adopt_empty)
         block = {"position": position, "queued_at": now,
-                 "request": request_record(request, wanted, workdir)}
+                 "request": request_record(request, wanted, workdir), **(extra or {})}
         try:
             write_run_json(run_dir, {"queued": block})
         except OSError as exc:
             _remove_reserved(run_dir)
             raise LaunchError(f"{run_dir / RUN_JSON}: cannot write ({exc.strerror or exc})") from None
     return queued_run(run_dir, block)
+
+
+def _reserve(save_dir: Path, name: str, adopt_empty: bool) -> Path:
+    try:
+        return reserve_run_dir(save_dir, name)
+    except (RunDirError, OSError) as exc:
+        run_dir = Path(save_dir) / name
+        if adopt_empty and _empty_dir(run_dir):
+            return run_dir
+        raise LaunchError(str(exc)) from None
+
+
+def _empty_dir(path: Path) -> bool:
+    try:
+        return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+    except OSError:
+        return False
 
 
 def _next_position(save_dir: Path) -> int:

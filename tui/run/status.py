@@ -5,7 +5,9 @@ action that asks "is it running?" call it. The status sets below say what each s
 event log decides once a run has written to it; before that, the launcher's `run.json` (a reserved
 directory) and the launcher's child process or the Slurm job decide; a run waiting in the queue
 (`tui.queue`: a reserved directory whose `run.json` holds a `queued` block and no launch yet) is
-`queued` until its runner launches it. Torch- and Textual-free.
+`queued` until its runner launches it. A sweep's trial that the sweep stopped because it was not
+worth finishing (`tui.queue.sweeps`: `run.json` holds `pruned_at`, written before its SIGINT) and
+that then ended `stopped` is `pruned`. Torch- and Textual-free.
 """
 
 from __future__ import annotations
@@ -25,10 +27,16 @@ DAMAGED = "damaged"
 EMPTY = "empty"
 IN_QUEUE = "queued"
 """Waiting in this save dir's queue for its devices (`tui.queue`); no process, no job yet."""
-STATUSES = ("queued", "starting", "running", "finished", "failed", "stopped", "lost", "pending", "cancelled",
-            EMPTY, NOT_A_RUN, DAMAGED)
+PRUNED = "pruned"
+"""Stopped by its sweep (`tui.queue.sweeps`): an epoch's objective said it would not be worth finishing.
+Settled and deletable, not resumable: the sweep has told Optuna it was pruned, and a resume would make the
+run and the sweep's ranking disagree (to train that point further, fork it into a run of its own)."""
+PRUNED_AT = "pruned_at"
+"""`run.json`'s mark of a pruned trial: when its sweep decided to stop it (before the SIGINT)."""
+STATUSES = ("queued", "starting", "running", "finished", "failed", "stopped", PRUNED, "lost", "pending",
+            "cancelled", EMPTY, NOT_A_RUN, DAMAGED)
 # After these nothing changes until a relaunch rewrites run.json (or a new `start` arrives).
-SETTLED = frozenset({"finished", "failed", "stopped", "lost", "cancelled"})
+SETTLED = frozenset({"finished", "failed", "stopped", PRUNED, "lost", "cancelled"})
 ACTIVE = frozenset({"starting", "running", "pending"})
 RESUMABLE = frozenset({"stopped", "failed", "lost", "cancelled"})
 DELETABLE = SETTLED | {IN_QUEUE}
@@ -137,13 +145,24 @@ def _local_status(summary: RunSummary, run_json: dict[str, Any] | None, host: st
             return "starting"
         return "lost" if startup_error is not None and not startup_error() else "failed"
     if summary.end_status:
-        return summary.end_status
+        return _ended(summary, run_json)
     if summary.start_time is None:
         return EMPTY
     if summary.host and summary.host != host:
         return "running"  # on another machine: cannot check its process table from here
     alive = process_alive(summary.pid, summary.create_time, summary.start_time)
     return "running" if alive else "lost"
+
+
+def _ended(summary: RunSummary, run_json: dict[str, Any] | None) -> str:
+    """The status of a run whose last `end` follows its last `start`: the end's, but `pruned` for a
+    stop its sweep asked for since that start (a resume that ends stopped again is only `stopped`)."""
+    status = summary.end_status or ""
+    marked = (run_json or {}).get(PRUNED_AT)
+    if status == "stopped" and isinstance(marked, (int, float)) and not isinstance(marked, bool) \
+            and marked >= (summary.start_time or 0.0) - RELAUNCH_SLACK_S:
+        return PRUNED
+    return status
 
 
 def _slurm_status(summary: RunSummary, run_json: dict[str, Any], state: str) -> str:
@@ -156,7 +175,7 @@ def _slurm_status(summary: RunSummary, run_json: dict[str, Any], state: str) -> 
     if state in RUNNING:
         return "running" if started else "starting"
     if started and summary.end_status:
-        return summary.end_status
+        return _ended(summary, run_json)
     if state == "CANCELLED":
         return "cancelled"
     return "lost" if state == GONE else "failed"
