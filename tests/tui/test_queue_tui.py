@@ -245,3 +245,22 @@ async def test_f_forks_a_queued_request(tmp_path: Path) -> None:
         assert screen.config.resolve() == (tmp_path / "configs" / "digits.yaml").resolve()
         assert screen.overrides_text == "seed=1"
     assert read_json(save / "a" / "run.json")["queued"]  # type: ignore[index]
+
+
+async def test_a_tui_started_on_an_unfinished_sweep_starts_its_runner(tmp_path: Path) -> None:
+    """A sweep with no run queued (its runner was killed between trials): the TUI starts a runner,
+    which asks the remaining trials; the sweep ends done with one run a trial."""
+    from tui.queue.sweeps.make import make
+    from tui.queue.sweeps.space import parse_space
+    from tui.queue.sweeps.spec import Sweep, load_sweep
+
+    save = tmp_path / "save"
+    request = {"config": str(tmp_path / "configs" / "digits.yaml"), "name": "s", "save_dir": str(save),
+               "gpus": 0, "cpu_processes": 1, "overrides": [], "slurm": None, "workdir": str(REPO)}
+    make(save, Sweep("s", request, parse_space(["seed=1,2"]), "grid", 2, "val/acc", "max"))
+    assert runner_pid(save) is None and not store.queued_runs(save)
+    app = quick_app(tmp_path, quick_s=0.3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: load_sweep(save, "s").done, LIMIT_S, "the sweep to be done")
+        for name in ("s-0", "s-1"):
+            await wait_status(pilot, app, name, "finished", timeout=LIMIT_S)

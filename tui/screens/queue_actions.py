@@ -15,6 +15,7 @@ from tui.launch.local import DEFAULT_ENTRY
 from tui.messages import ActionFinished
 from tui.queue import store
 from tui.queue.runner import RUNNER_ENTRY, ensure_runner
+from tui.queue.sweeps.spec import unfinished_sweeps
 from tui.screens.run_actions import Post
 
 if TYPE_CHECKING:
@@ -28,6 +29,12 @@ def start_runner(settings: Settings) -> int | None:
     entry = settings.launcher.entry
     runner = RUNNER_ENTRY if entry == DEFAULT_ENTRY else (*RUNNER_ENTRY, "--trainer", shlex.join(entry))
     return ensure_runner(settings.save_dir, env=settings.launcher.env, entry=runner)
+
+
+def sweeps_waiting(save_dir: Path) -> bool:
+    """Whether a sweep is not done: its runner must live even when no run is queued (it asks the next
+    trial when one ends). One directory check when there is no sweep."""
+    return bool(unfinished_sweeps(save_dir))
 
 
 def keep_runner(settings: Settings) -> str:

@@ -158,16 +158,18 @@ class RunsScreen(Screen[None]):
                 return
 
     def _watch_queue(self, held: RunsChanged | None) -> RunsChanged | None:
-        """In the scan thread, after a poll: a runner for runs that wait without one (its runner was
-        killed, or this TUI starts on a queue whose runner is gone), and news when the queue's pause
+        """In the scan thread, after a poll: a runner for runs or sweeps that wait without one (its runner
+        was killed, or this TUI starts on a queue whose runner is gone), and news when the queue's pause
         changes (the summary line says so)."""
         from tui.screens import queue_actions
 
-        if self.scanner.queued_count and time.monotonic() >= self._runner_due:
-            problem = queue_actions.keep_runner(self.settings)  # a read-only save dir: try much later
-            self._runner_due = time.monotonic() + (60.0 if problem else RUNNER_CHECK_S)
-            if problem:
-                self.post_message(ActionFinished(problem, error=True))
+        if time.monotonic() >= self._runner_due:
+            self._runner_due = time.monotonic() + RUNNER_CHECK_S
+            if self.scanner.queued_count or queue_actions.sweeps_waiting(self.settings.save_dir):
+                problem = queue_actions.keep_runner(self.settings)  # a read-only save dir: try much later
+                if problem:
+                    self._runner_due = time.monotonic() + 60.0
+                    self.post_message(ActionFinished(problem, error=True))
         now_paused = queue_actions.queue_paused(self.settings.save_dir)
         if now_paused == self.queue_paused:
             return held
