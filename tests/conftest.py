@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,3 +53,17 @@ def save_dir(tmp_path: Path) -> Path:
     path = tmp_path / "save"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def reap_tmp(tmp_path: Path) -> Iterator[None]:
+    """SIGKILLs at teardown every process whose command line mentions this test's tmp_path."""
+    yield
+    import psutil
+
+    for proc in psutil.process_iter(["cmdline"]):
+        if str(tmp_path) in " ".join(proc.info["cmdline"] or []):
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass

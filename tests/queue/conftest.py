@@ -3,20 +3,9 @@ test's end (a runner killed mid-queue leaves its trainers running) is killed the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import psutil
 import pytest
 
 
 @pytest.fixture
-def reap(tmp_path: Path) -> Iterator[None]:
-    """SIGKILLs at teardown every process whose command line mentions this test's tmp_path."""
-    yield
-    for proc in psutil.process_iter(["cmdline"]):
-        if str(tmp_path) in " ".join(proc.info["cmdline"] or []):
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
+def reap(reap_tmp: None) -> None:
+    """`reap_tmp` (tests/conftest.py): every process of this test's tmp_path is killed at its end."""

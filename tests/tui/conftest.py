@@ -69,20 +69,6 @@ def screen_text(app) -> str:
 
 
 @pytest.fixture
-def reap_tmp(tmp_path: Path) -> Iterator[None]:
-    """SIGKILLs at teardown every process whose command line mentions this test's tmp_path."""
-    yield
-    import psutil
-
-    for proc in psutil.process_iter(["cmdline"]):
-        if str(tmp_path) in " ".join(proc.info["cmdline"] or []):
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
-
-
-@pytest.fixture
 def reap_groups() -> Iterator[list[int]]:
     """Collects process groups that tests start; SIGKILLs whatever is left at teardown."""
     groups: list[int] = []

@@ -102,14 +102,20 @@ def _add(save_dir: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def checked_request(save_dir: Path, args: argparse.Namespace) -> tuple[LaunchRequest, int]:
-    """The request `add` queues, or `fail` with the first thing wrong (nothing written either way)."""
+def config_and_overrides(args: argparse.Namespace) -> tuple[Path, list[str]]:
+    """`--config` (a file) and the `key.path=value` overrides, or `fail` naming the first bad one."""
     config: Path = args.config
     if not config.is_file():
         fail(f"--config {config}: not a file")
     overrides, problem = split_overrides(shlex.join(args.overrides))
     if problem:
         fail(problem)
+    return config, overrides
+
+
+def checked_request(save_dir: Path, args: argparse.Namespace) -> tuple[LaunchRequest, int]:
+    """The request `add` queues, or `fail` with the first thing wrong (nothing written either way)."""
+    config, overrides = config_and_overrides(args)
     if args.gpus < 0:
         fail(f"--gpus {args.gpus}: expected a number of GPUs ≥ 1")
     if args.cpu_processes < 1:

@@ -21,17 +21,15 @@ Torch- and Textual-free; Optuna is imported by the commands that read or make a 
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tui.launch.checks import split_overrides
 from tui.launch.request import LaunchRequest
 from tui.queue import store
-from tui.queue.cli import USAGE_EXIT, check_devices
+from tui.queue.cli import USAGE_EXIT, check_devices, config_and_overrides
 from tui.queue.runner import ensure_runner
 from tui.queue.sweeps.make import check_name, default_name, make, objective, point_problem, trials_of
 from tui.queue.sweeps.space import Space, SpaceError, parse_space
@@ -152,12 +150,7 @@ def create(save_dir: Path, args: argparse.Namespace) -> int:
 def checked_sweep(save_dir: Path, args: argparse.Namespace) -> Sweep:
     """The sweep the arguments describe; SweepError (or `fail`) names the first thing wrong, and
     nothing is written either way."""
-    config: Path = args.config
-    if not config.is_file():
-        fail(f"--config {config}: not a file")
-    overrides, problem = split_overrides(shlex.join(args.overrides))
-    if problem:
-        fail(problem)
+    config, overrides = config_and_overrides(args)
     try:
         space = parse_space(args.space)
     except SpaceError as exc:
