@@ -34,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def add_queue_parser(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     """`queue [add|remove|move|pause|resume|limits]`; `--save-dir` is taken after any word too."""
+    from tui.launch import slurm  # the app imports it too
+
     parser = commands.add_parser("queue", help="the queue of runs waiting for devices")
     _save_dir(parser)
     actions = parser.add_subparsers(dest="action", metavar="{add,remove,move,pause,resume,limits}")
@@ -44,6 +46,7 @@ def add_queue_parser(commands: argparse._SubParsersAction[OneLineParser]) -> Non
     devices = add.add_mutually_exclusive_group()
     devices.add_argument("--gpus", type=int, default=0, metavar="K", help="GPUs it needs (any free ones)")
     devices.add_argument("--cpu-processes", type=int, default=1, metavar="N", help="CPU DDP processes")
+    slurm.add_arguments(add)
     add.add_argument("overrides", nargs="*", metavar="key.path=value")
     remove = actions.add_parser("remove", help="take a run out of the queue (to the trash)")
     _save_dir(remove)

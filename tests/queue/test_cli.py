@@ -3,6 +3,7 @@ nothing on disk; the listing shows each queued run on one line; `add` queues, `r
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from tui.launch.request import LaunchRequest
 from tui.queue import store
 from tui.queue.runner import runner_pid
 
+NEEDS_SBATCH = pytest.mark.skipif(shutil.which("sbatch") is None, reason="no sbatch: --slurm refused first")
+
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tui", *args], cwd=REPO, capture_output=True, text=True,
@@ -26,6 +29,13 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     (["--gpus", "-1"], "--gpus -1"),
     (["--name", "a/b"], "'a/b'"),
     (["max_epochs"], "'max_epochs'"),
+    (["--partition", "gpu"], "--partition: a Slurm field, only with --slurm"),
+    pytest.param(["--slurm", "--time", "soon"], "'soon'", marks=NEEDS_SBATCH),
+    pytest.param(["--slurm", "--tasks-per-node", "0"], "'0'", marks=NEEDS_SBATCH),
+    pytest.param(["--slurm", "--gpus-per-node", "2", "--tasks-per-node", "1"], "one task per GPU",
+                 marks=NEEDS_SBATCH),
+    pytest.param(["--slurm", "--cpu-processes", "2"], "--cpu-processes 2: with --slurm", marks=NEEDS_SBATCH),
+    pytest.param(["--slurm", "--sbatch", "mem=8G"], "'mem=8G'", marks=NEEDS_SBATCH),
 ])
 def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path, args: list[str], named: str) -> None:
     save = tmp_path / "save"

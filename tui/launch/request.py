@@ -43,7 +43,10 @@ class LaunchRequest:
     """Set for the Slurm backend: its fields replace `gpus` and `cpu_processes`."""
 
     def device_args(self) -> tuple[list[str], list[str]]:
-        """(entry flags, overrides) selecting the GPUs, or CPU with `cpu_processes` DDP ranks."""
+        """(entry flags, overrides) selecting the GPUs, or CPU with `cpu_processes` DDP ranks, or what
+        the Slurm fields set (the checks see the devices the run will have)."""
+        if self.slurm is not None:
+            return [], self.slurm.trainer_overrides()
         if self.gpus:
             return ["--gpu", ",".join(str(g) for g in self.gpus)], []
         if self.cpu_processes > 1:

@@ -12,6 +12,7 @@ others waiting for it until the time limit). Torch- and Textual-free.
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 import shutil
@@ -114,6 +115,40 @@ def spec_from_record(record: Any) -> SlurmSpec:
     spec = spec_from_fields(extra=" ".join(extra), **text)
     spec.requeue_warning_s = warning
     return spec
+
+
+# The Slurm fields as command-line flags (`torchx-tui queue add`, `torchx-tui sweep`), each the dialog's.
+FLAGS = {"partition": "--partition", "time_limit": "--time", "nodes": "--nodes",
+         "gpus_per_node": "--gpus-per-node", "tasks_per_node": "--tasks-per-node",
+         "cpus_per_task": "--cpus-per-task", "extra": "--sbatch"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--slurm` and the Slurm fields, as text: `spec_from_args` checks them as the dialog does."""
+    group = parser.add_argument_group("Slurm", "submit with sbatch instead of starting on this machine")
+    group.add_argument("--slurm", action="store_true", help="run on Slurm (the fields below need it)")
+    helps = {"time_limit": "MM, HH:MM:SS or D-HH:MM", "nodes": "default 1", "gpus_per_node": "default 0",
+             "tasks_per_node": "default: GPUs/node, else 1", "extra": "more #SBATCH options, e.g. '--mem=8G'"}
+    metavars = {"partition": "NAME", "time_limit": "LIMIT", "extra": "OPTIONS"}
+    for key, flag in FLAGS.items():
+        group.add_argument(flag, dest=f"slurm_{key}", default="", metavar=metavars.get(key, "N"),
+                           help=helps.get(key))
+
+
+def spec_from_args(args: argparse.Namespace) -> SlurmSpec | None:
+    """The spec the flags ask for, None without `--slurm`; ValueError names the flag that is wrong."""
+    given = {key: getattr(args, f"slurm_{key}") for key in FLAGS}
+    if not args.slurm:
+        stray = next((FLAGS[key] for key, value in given.items() if value), None)
+        if stray:
+            raise ValueError(f"{stray}: a Slurm field, only with --slurm")
+        return None
+    if not available():
+        raise ValueError("--slurm: sbatch is not on the PATH of this machine")
+    try:
+        return spec_from_fields(**given)
+    except ValueError as exc:
+        raise ValueError(f"--slurm: {exc}") from None
 
 
 def _count(name: str, text: str, default: int, minimum: int = 1) -> int:

@@ -2,7 +2,8 @@
 
     torchx-tui queue [--save-dir S]                        the queue, one line a run, first first, then
                                                            one line an unfinished sweep
-    torchx-tui queue add --config C [--name N] [--gpus K | --cpu-processes N] [key=value ...]
+    torchx-tui queue add --config C [--name N] [--gpus K | --cpu-processes N | --slurm [--nodes N ...]]
+                         [key=value ...]
     torchx-tui queue remove NAME | move NAME DELTA | pause | resume
     torchx-tui queue limits [--cpu-slots N] [--gpu-mem-mib M] [--slurm-jobs J]
 
@@ -25,6 +26,7 @@ from typing import NoReturn
 from torchx.experiment import default_run_name, validate_run_name
 from tui.errors import LaunchError
 from tui.history.tidy import TidyError
+from tui.launch import slurm
 from tui.launch.checks import split_overrides, validate_full
 from tui.launch.request import LaunchRequest
 from tui.queue import store
@@ -120,18 +122,34 @@ def checked_request(save_dir: Path, args: argparse.Namespace) -> tuple[LaunchReq
         fail(f"--gpus {args.gpus}: expected a number of GPUs ≥ 1")
     if args.cpu_processes < 1:
         fail(f"--cpu-processes {args.cpu_processes}: expected a number ≥ 1")
-    check_devices(save_dir, args.gpus, args.cpu_processes)
+    spec = slurm_spec(args, args.gpus, args.cpu_processes, "--gpus")
+    if spec is None:
+        check_devices(save_dir, args.gpus, args.cpu_processes)
     name = args.name or free_name(save_dir, default_run_name(config))
     problem = validate_run_name(name)
     if problem:
         fail(problem)
     if (save_dir / name).exists():
         fail(f"--name {name}: run '{name}' already exists in {save_dir}")
-    request = LaunchRequest(config, name, save_dir, (), args.cpu_processes, tuple(overrides))
+    request = LaunchRequest(config, name, save_dir, (), args.cpu_processes, tuple(overrides), spec)
     verdict = validate_full(config, [*request.device_args()[1], *overrides])
     if verdict is not None and not verdict.ok:
         fail(verdict.message)
-    return request, args.gpus
+    return request, 0 if spec else args.gpus
+
+
+def slurm_spec(args: argparse.Namespace, gpus: int, cpu_processes: int, gpus_flag: str,
+               prog: str = "torchx-tui queue") -> slurm.SlurmSpec | None:
+    """The Slurm fields given with `--slurm` (`slurm.spec_from_args`), or None; `fail` names a wrong
+    one, or this machine's device flags given with them (on Slurm the fields say what a run gets)."""
+    try:
+        spec = slurm.spec_from_args(args)
+    except ValueError as exc:
+        fail(str(exc), prog)
+    if spec is not None and (gpus or cpu_processes != 1):
+        flag = f"{gpus_flag} {gpus}" if gpus else f"--cpu-processes {cpu_processes}"
+        fail(f"{flag}: with --slurm, --gpus-per-node and --tasks-per-node say what a run gets", prog)
+    return spec
 
 
 def check_devices(save_dir: Path, gpus: int, cpu_processes: int, gpus_flag: str = "--gpus",
