@@ -1,7 +1,7 @@
 """The queue's costs, measured on this machine: how soon a queued run starts once its device frees, what
 a waiting runner costs, and what 200 queued runs add to the table's start.
 
-Run from the repository root: `.venv/bin/python bench/queue.py [--repeats 5] [--idle-s 20] [--rounds 7]`
+Run from the repository root: `.venv/bin/python bench/queued.py [--repeats 5] [--idle-s 20] [--rounds 7]`
 (under two minutes on a 2-core machine; `--quick`: 2 repeats, 5 s windows, 2 rounds, about 40 s, to
 check the bench itself). It prints one line per figure and, last, one JSON object with them all.
 Every save dir holds 200 settled runs (`tests/tui/rundirs.py` `make_many`).
@@ -48,8 +48,7 @@ from typing import Any
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
-if sys.path and Path(sys.path[0] or ".").resolve() == REPO / "bench":
-    sys.path[0] = str(REPO)  # `python bench/queue.py` puts bench/ first, shadowing `tui` and `queue`
+sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "tui"))
 
 from rundirs import make_many  # noqa: E402
