@@ -97,7 +97,7 @@ class TorchxApp(App[None]):
             if screen in self._gpu_screens:
                 screen.post_message(GpusShared(message.sample, self.gpu_history))
 
-    # The GPU screen, the run view, diff and compare (plotext, readers) load on first use, not at start.
+    # The GPU screen, the run view, diff, compare and the sweep view (plotext, readers) load on first use.
     def action_gpus(self) -> None:
         from tui.screens.gpus import GpusScreen
 
@@ -118,6 +118,11 @@ class TorchxApp(App[None]):
         from tui.screens.compare import CompareScreen
 
         self.push_screen(CompareScreen(self.settings, rows))
+
+    def open_sweep(self, name: str) -> None:
+        from tui.screens.sweep import SweepScreen
+
+        self.push_screen(SweepScreen(self.settings, name))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -369,3 +369,22 @@ def legend_names(names: list[str], width: int = LEGEND_WIDTH) -> list[str]:
     if len(set(clipped)) == len(clipped):
         return clipped
     return [f"{i + 1}:{clip(name, width - 2, middle=True)}" for i, name in enumerate(names)]
+
+
+# ---- sweeps (`torchx-tui sweep show` and the sweep view) ----
+
+def short_keys(keys: Iterable[str]) -> dict[str, str]:
+    """Each swept key by its last part (`lr`), or in full where two keys share it."""
+    keys = list(keys)
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    return {k: short if last.count(short) == 1 else k for k, short in zip(keys, last, strict=True)}
+
+
+def objective_text(value: float | None) -> str:
+    """A trial's objective: six significant digits, `-` for none."""
+    return "-" if value is None else f"{value:.6g}"
+
+
+def param_text(value: Any) -> str:
+    """A trial's value of one key: a float to four significant digits, anything else as it is."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

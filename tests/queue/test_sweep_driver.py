@@ -25,7 +25,8 @@ from tui.queue.sweeps import study as studies
 from tui.queue.sweeps.driver import SweepDriver
 from tui.queue.sweeps.make import make
 from tui.queue.sweeps.space import parse_space
-from tui.queue.sweeps.spec import Pruning, Sweep, load_sweep, trial_of, write_sweep
+from tui.queue.sweeps.spec import Pruning, Sweep, load_sweep, write_sweep
+from tui.run.files import trial_of
 from tui.run.status import PRUNED_AT
 
 T = 1_795_000_000.0

@@ -29,8 +29,9 @@ from tui.queue.runner import RUNNER_ENTRY, ensure_runner, runner_pid
 from tui.queue.sweeps import study as studies
 from tui.queue.sweeps.make import make
 from tui.queue.sweeps.space import parse_space
-from tui.queue.sweeps.spec import Sweep, load_sweep, trial_of
+from tui.queue.sweeps.spec import Sweep, load_sweep
 from tui.queue.sweeps.trials import epoch_values
+from tui.run.files import trial_of
 from tui.run.status import run_status
 
 LR = "train_wrapper.args.optim_spec.args.lr"

@@ -92,3 +92,11 @@ def test_the_queue_and_its_sweeps_listing_import_no_optuna() -> None:
     loaded = modules_after(f"import {', '.join(light)}")
     assert not loaded & {*HEAVY, "textual", "optuna"}
     assert "optuna" in modules_after("import tui.queue.sweeps.driver")  # the probe sees it when it is
+
+
+def test_the_sweep_view_loads_optuna_only_in_its_worker() -> None:
+    """The sweep screen and its data module import no Optuna: the view's worker imports `study` when it
+    first reads (tests/tui/test_sweep_view.py opens one and sees Optuna load then)."""
+    loaded = modules_after("import tui.screens.sweep, tui.queue.sweeps.view, tui.widgets.sweep_plot")
+    assert "tui.screens.sweep" in loaded
+    assert not loaded & {*HEAVY, "optuna", "sklearn"}

@@ -30,9 +30,9 @@ ROWS = [
         started=datetime(2026, 11, 2, 9, 30).timestamp(), tags=("baseline",), note="first try", epoch=30),
     run("digits-b", "failed", config="digits-gan", metrics={"val/acc": 0.5},
         cfg={LR: "2e-3", "train_wrapper.args.optim_spec.name": "SGD"},
-        started=datetime(2026, 11, 1, 23, 59).timestamp(), epoch=3),
+        started=datetime(2026, 11, 1, 23, 59).timestamp(), epoch=3, sweep="lr"),
     run("cifar-c", "running", config="cifar", cfg={}, started=datetime(2026, 10, 1).timestamp(),
-        tags=("sweep", "lr-sweep")),
+        tags=("sweep", "lr-sweep"), sweep="lr-wide"),
     run("notes", "not a run"),
 ]
 
@@ -79,6 +79,10 @@ def names(text: str) -> list[str]:
     ("epoch>=30", ["digits-a"]),
     ("digits status:finished val/acc>0.9 tag:baseline", ["digits-a"]),  # AND
     ('"first try"', ["digits-a"]),
+    ("sweep:lr", ["digits-b"]),  # a sweep's trials
+    ("sweep:LR*", ["digits-b", "cifar-c"]),
+    ("sweep:*", ["digits-b", "cifar-c"]),  # a run of no sweep never matches
+    ("sweep:*wide status:running", ["cifar-c"]),
 ])
 def test_query_forms(text: str, expected: list[str]) -> None:
     assert names(text) == expected
@@ -107,8 +111,9 @@ def test_bad_queries_name_the_term(text: str, message: str) -> None:
     assert str(info.value).startswith(message)
 
 
-PIECES = ["cfg.", LR, "status:", "tag:", "note:", "started", "epoch", "val/acc", "2026-11-01", "T09:30",
-          "1e-3", "<", ">", "=", "!=", ">=", "*", "[", "]", "?", '"', "'", " ", "\\", "nan", "inf", "-"]
+PIECES = ["cfg.", LR, "status:", "tag:", "note:", "sweep:", "started", "epoch", "val/acc", "2026-11-01",
+          "T09:30", "1e-3", "<", ">", "=", "!=", ">=", "*", "[", "]", "?", '"', "'", " ", "\\", "nan", "inf",
+          "-"]
 
 
 @settings(max_examples=1000, deadline=None)

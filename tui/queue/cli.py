@@ -32,7 +32,8 @@ from tui.launch.request import LaunchRequest
 from tui.queue import store
 from tui.queue.devices import Limits, load_limits, save_limits
 from tui.queue.runner import ensure_runner, runner_pid
-from tui.queue.sweeps.spec import trial_of, unfinished_sweeps
+from tui.queue.sweeps.spec import unfinished_sweeps
+from tui.run.files import trial_of
 from tui.system.gpus import GpuSampler
 from tui.text import duration_text
 

@@ -452,3 +452,15 @@ def write_meta(run_dir: Path, meta: Meta) -> None:
 
     data = {"note": meta.note.strip(), "tags": list(meta.tags)}
     write_atomic(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True), temp_dir=run_dir.parent)
+
+
+def trial_of(run_json: dict[str, Any] | None) -> tuple[str, int] | None:
+    """(sweep, trial number) when the run is a sweep's trial (its `run.json` `queued` block says so,
+    and keeps saying so through launches and resumes)."""
+    block = (run_json or {}).get("queued")
+    if not isinstance(block, dict):
+        return None
+    sweep, number = block.get("sweep"), block.get("trial")
+    if isinstance(sweep, str) and isinstance(number, int) and not isinstance(number, bool) and number >= 0:
+        return sweep, number
+    return None

@@ -72,6 +72,7 @@ class RunsScreen(Screen[None]):
         Binding("space", "mark", "Mark", show=False),
         Binding("d", "diff", "Diff", show=False),
         Binding("c", "compare", "Compare", show=False),
+        Binding("w", "sweep", "Sweep view", show=False),
         Binding("plus", "queue_move(-1)", "Queue: move up", key_display="+", show=False),
         Binding("minus", "queue_move(1)", "Queue: move down", key_display="-", show=False),
         Binding("p", "queue_pause", "Queue: pause/resume", show=False),
@@ -307,6 +308,16 @@ class RunsScreen(Screen[None]):
             self.notify("compare takes two or more runs: mark them with space", severity="warning")
             return
         self.app.open_compare(rows)  # type: ignore[attr-defined]
+
+    def action_sweep(self) -> None:
+        """`w`: the view of the sweep whose trial the selected run is."""
+        row = self._row()
+        if row is None:
+            return
+        if not row.sweep:
+            self.notify(f"'{row.name}' is not a sweep's trial", severity="warning", timeout=2)
+            return
+        self.app.open_sweep(row.sweep)  # type: ignore[attr-defined]
 
     # ---- launch ----
 

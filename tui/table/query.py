@@ -3,7 +3,8 @@
 A query is words separated by spaces; a run is shown when every word holds (AND):
 
 - a free word matches names, notes and tags (case-insensitive substring): `digits`, `"lr sweep"`
-- `field:glob` for status, config (the config's name), tag, name, note: `status:failed`, `config:digits*`
+- `field:glob` for status, config (the config's name), tag, name, note, sweep (the trials of a sweep):
+  `status:failed`, `config:digits*`, `sweep:lr-*`
 - `key OP value` with OP one of `> >= < <= = !=`:
   a metric (`val/acc>0.9`), a resolved-config key path (`cfg.trainer_params.max_epochs>=30`: numbers
   compare as numbers, anything else as text, `=`/`!=` with globs), `started` against a date
@@ -27,12 +28,13 @@ from tui.run.status import STATUSES
 from tui.table.rows import RunRow
 
 Predicate = Callable[[RunRow], bool]
-GLOB_FIELDS = ("status", "config", "tag", "name", "note")
+GLOB_FIELDS = ("status", "config", "tag", "name", "note", "sweep")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge, "<=": operator.le, "!=": operator.ne, ">": operator.gt, "<": operator.lt,
     "=": operator.eq}
 _TERM = re.compile(r"^([^<>=!:]+)(>=|<=|!=|>|<|=|:)(.*)$", re.DOTALL)
-_HINT = "use a word, status: config: tag: name: note:, cfg.<key.path>, a metric like val/acc, started, epoch"
+_HINT = ("use a word, status: config: tag: name: note: sweep:, cfg.<key.path>, a metric like val/acc, "
+         "started, epoch")
 
 
 class QueryError(ValueError):
@@ -116,6 +118,8 @@ def _glob_term(word: str, field: str, value: str) -> Predicate:
     if field == "note":
         contains = _glob(f"*{value}*")
         return lambda row: contains(row.note)
+    if field == "sweep":
+        return lambda row: bool(row.sweep) and glob(row.sweep)
     return lambda row: glob(getattr(row, field))
 
 

@@ -40,6 +40,9 @@ class RunRow:
     one line naming the file, shown under the table for the selected row and in the run view."""
     queue_place: int | None = None
     """Its place in the save dir's queue while it is `queued` (1: launched next), else None."""
+    sweep: str = ""
+    """The sweep it is a trial of (its `run.json` `queued` block), else empty: the `sweep:` filter and
+    the runs screen's `w` read it."""
 
     @property
     def sort_key(self) -> tuple[float, str]:

@@ -31,6 +31,7 @@ from tui.run.files import (
     read_meta,
     read_run_json,
     startup_error,
+    trial_of,
 )
 from tui.run.jobs import JobStates, run_job_state
 from tui.run.status import DAMAGED, IN_QUEUE, SETTLED, queued_block, run_status, story_damage
@@ -169,6 +170,7 @@ class RunTracker:
             note=self.meta.note,
             meta_error=self.meta.error,
             problem=problem,
+            sweep=(trial_of(rj) or ('',))[0],
         )
 
     def _queued_row(self, status: str, block: dict[str, Any], key: row_cache.Key, bad: int,
@@ -184,7 +186,8 @@ class RunTracker:
             started=_number(block.get("queued_at")) or (key[0] or 0) / 1e9 or None,
             error="" if waiting else str(block.get("error") or "")[:500],
             note=self.meta.note, meta_error=self.meta.error, problem=problem,
-            queue_place=self.row.queue_place if waiting and self.row is not None else None)
+            queue_place=self.row.queue_place if waiting and self.row is not None else None,
+            sweep=(trial_of(self.run_json) or ('',))[0])
 
     def queue_order(self) -> tuple[float, float, str]:
         """Where it stands in the queue, as the runner orders it: position, then queued_at, then name."""

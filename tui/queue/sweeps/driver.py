@@ -38,7 +38,7 @@ from tui.launch.request import write_run_json
 from tui.queue import store
 from tui.queue.devices import Need
 from tui.queue.sweeps import study as studies
-from tui.queue.sweeps.spec import Sweep, SweepScan, load_sweep, trial_name, trial_of, write_sweep
+from tui.queue.sweeps.spec import Sweep, SweepScan, load_sweep, trial_name, write_sweep
 from tui.queue.sweeps.trials import (
     COMPLETE,
     DROP,
@@ -54,6 +54,7 @@ from tui.queue.sweeps.trials import (
     final_value,
     stop_due,
 )
+from tui.run.files import trial_of
 from tui.run.status import PRUNED_AT, run_status
 
 STOPPED_AT = "sweep_stopped_at"

@@ -1,6 +1,6 @@
 """A sweep on disk: `save/.sweeps/<sweep>/sweep.json` says what it wants, `journal.log` (Optuna's
 `JournalStorage`, `study`) what it has asked and been told, and each trial is a run `save/<sweep>-<n>/`
-whose `run.json` `queued` block names the sweep and the trial (`trial_of`).
+whose `run.json` `queued` block names the sweep and the trial (`tui.run.files.trial_of`).
 
     {"version": 1, "name": "s", "created_at": 1796555748.5,
      "request": {"config": "/abs/c.yaml", "name": "s", "save_dir": "/abs/save", "gpus": 0,
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from torchx.experiment import read_json, validate_run_name, write_atomic
+from tui.launch.slurm import spec_from_record
 from tui.queue.sweeps.space import Space, SpaceError, space_from_record
 
 SWEEPS_DIR = ".sweeps"
@@ -76,6 +77,12 @@ class Sweep:
         return int(self.request.get("cpu_processes") or 1)
 
     def devices_label(self) -> str:
+        slurm = self.request.get("slurm")
+        if isinstance(slurm, dict):
+            try:
+                return f"Slurm {spec_from_record(slurm).label()}"
+            except ValueError:
+                return "Slurm"
         if self.gpus:
             return f"{self.gpus} GPU{'s' if self.gpus > 1 else ''}"
         return "cpu" if self.cpu_processes == 1 else f"cpu×{self.cpu_processes}"
@@ -103,18 +110,6 @@ def journal_path(save_dir: Path, name: str) -> Path:
 def trial_name(sweep: str, number: int) -> str:
     """The run of trial `number`: `<sweep>-<number>`."""
     return f"{sweep}-{number}"
-
-
-def trial_of(run_json: dict[str, Any] | None) -> tuple[str, int] | None:
-    """(sweep, trial number) when the run is a sweep's trial (its `run.json` `queued` block says so,
-    and keeps saying so through launches and resumes)."""
-    block = (run_json or {}).get("queued")
-    if not isinstance(block, dict):
-        return None
-    sweep, number = block.get("sweep"), block.get("trial")
-    if isinstance(sweep, str) and isinstance(number, int) and not isinstance(number, bool) and number >= 0:
-        return sweep, number
-    return None
 
 
 # ---- reading and writing sweep.json ----
