@@ -36,6 +36,7 @@ from tui.screens.run_actions import (
 )
 from tui.table.rows import RunRow
 from tui.table.scanner import RunsScanner
+from tui.table.start_watch import StartWatch
 from tui.text import full_name_text, problem_text, size_text
 from tui.widgets.filter_bar import FilterBar
 from tui.widgets.line import Line
@@ -84,6 +85,7 @@ class RunsScreen(Screen[None]):
         self.scanner = RunsScanner(settings.save_dir, cache_dir=settings.cache_dir)
         self._wake = threading.Event()
         self._pending_select: str | None = None
+        self._start_watch = StartWatch()
         self._summary = ""
         self.queue_paused = False
         """Whether the save dir's queue is paused, as the scan last saw it."""
@@ -218,6 +220,10 @@ class RunsScreen(Screen[None]):
     @on(RunsChanged)
     def show_runs(self, message: RunsChanged) -> None:
         self.table.apply(message.changed, message.removed)
+        for row in message.changed:
+            failure = self._start_watch.update(row)
+            if failure:
+                self.notify(failure, severity="error", timeout=15)
         if self._pending_select in self.table.runs:
             self.table.move_cursor(row=self.table.get_row_index(self._pending_select))
             self._pending_select = None
@@ -355,6 +361,8 @@ class RunsScreen(Screen[None]):
             return
         place = f" (#{result.place})" if result.place else ""
         self.notify(f"queued '{result.name}'{place}" if result.queued else f"launched {result.name}")
+        if not result.queued:
+            self._start_watch.expect(result.name, fresh=True)
         self._wake.set()
         self._pending_select = result.name  # the cursor moves to it when the scan shows it
 
@@ -406,7 +414,11 @@ class RunsScreen(Screen[None]):
         if problem:
             self.notify(problem, severity="warning")
             return
-        self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self.resume_run(name)))
+        self.app.push_screen(ConfirmScreen(question), on_yes(lambda: self._resume(name)))
+
+    def _resume(self, name: str) -> None:
+        self._start_watch.expect(name, fresh=False)
+        self.resume_run(name)
 
     def _handle(self, name: str) -> RunHandle | None:
         tracker = self.scanner.trackers.get(name)

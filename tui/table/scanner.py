@@ -427,9 +427,12 @@ class RunsScanner:
         return sorted(rows, key=lambda r: r.sort_key)
 
 
+LOST_BEFORE_START = "lost before start"
+
+
 def _why_it_ended(status: str, summary: RunSummary, run_dir: str, run_json: dict[str, Any] | None) -> str:
     """The row's error: the `end` event's, or for a launch that never wrote its `start`, what its child
     said before it died (`lost`: it was killed before it could say anything)."""
     if summary.starts or status not in ("failed", "lost"):
         return error_text(summary.error)
-    return startup_error(run_dir, run_json) or "lost before start: killed before the entry wrote anything"
+    return startup_error(run_dir, run_json) or f"{LOST_BEFORE_START}: killed before the entry wrote anything"
