@@ -90,6 +90,7 @@ class RunsScreen(Screen[None]):
         self.queue_paused = False
         """Whether the save dir's queue is paused, as the scan last saw it."""
         self._runner_due = 0.0
+        self._was_covered = False
 
     def compose(self) -> ComposeResult:
         yield Static(f"torchx · {self.settings.save_dir}", id="summary", markup=False)
@@ -123,11 +124,14 @@ class RunsScreen(Screen[None]):
     def on_screen_suspend(self) -> None:
         if self.covered:
             self._ticker.pause()
+            self._was_covered = True
 
     def on_screen_resume(self) -> None:
         if self.settings.live:
             self._ticker.resume()
-        self._wake.set()  # the scan hands over what it held
+        if self._was_covered:  # not at the first show: the first poll is on its way
+            self._was_covered = False
+            self._wake.set()  # the scan hands over what it held
         self.table.tick()
 
     @property
