@@ -48,7 +48,7 @@ _EXPECTED = {NUMBER: "a number", DEVICES: "text, an integer or a list"}
 EVENT_SCHEMA: dict[str, Schema] = {
     "start": (
         ("name", TEXT), ("config", TEXT), ("argv", LIST), ("pid", INT), ("create_time", NUMBER),
-        ("host", TEXT), ("world_size", INT), ("devices", DEVICES), ("max_epochs", INT),
+        ("boot_time", NUMBER), ("host", TEXT), ("world_size", INT), ("devices", DEVICES), ("max_epochs", INT),
         ("steps_per_epoch", INT), ("resumed_from", TEXT), ("global_step", INT), ("versions", OBJECT),
         ("entry", TEXT),
     ),

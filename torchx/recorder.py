@@ -76,7 +76,8 @@ class RunRecorder:
         pid = os.getpid()
         self.events.write(
             "start", name=name, config=config_path, argv=argv, pid=pid,
-            create_time=psutil.Process(pid).create_time(), host=socket.gethostname(),
+            create_time=psutil.Process(pid).create_time(), boot_time=psutil.boot_time(),
+            host=socket.gethostname(),
             world_size=world_size, devices=devices, max_epochs=max_epochs, steps_per_epoch=steps_per_epoch,
             resumed_from=resumed_from, global_step=global_step, versions=versions, entry=entry,
         )

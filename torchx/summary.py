@@ -14,8 +14,8 @@ from typing import Any
 from torchx.events import END_STATUSES, EVENT_SCHEMA, INT, NUMBER, OBJECT, Types
 
 _START_TYPES = dict(EVENT_SCHEMA["start"])
-_START_FOLDED = ("name", "config", "pid", "create_time", "host", "world_size", "devices", "max_epochs",
-                 "steps_per_epoch")
+_START_FOLDED = ("name", "config", "pid", "create_time", "boot_time", "host", "world_size", "devices",
+                 "max_epochs", "steps_per_epoch")
 
 
 @dataclass
@@ -26,6 +26,7 @@ class RunSummary:
     config: str | None = None
     pid: int | None = None
     create_time: float | None = None
+    boot_time: float | None = None
     host: str | None = None
     world_size: int | None = None
     devices: Any = None

@@ -14,13 +14,15 @@ import psutil
 import pytest
 
 from torchx.summary import RunSummary
+from tui.run.processes import process_alive
 from tui.run.status import GONE, STATUSES, run_status
 from tui.text import STATUS_STYLES, STATUS_SYMBOLS
 
 HOST, OTHER = "box", "elsewhere"
 T = 1_795_000_000.0
 ME = psutil.Process(os.getpid())
-ALIVE = {"pid": ME.pid, "create_time": ME.create_time()}
+ALIVE = {"pid": ME.pid, "create_time": ME.create_time(), "boot_time": psutil.boot_time()}
+"""As the entry and the launcher record it (read at import: the wall clock may be set before a case runs)."""
 
 
 def _dead_pid() -> int:
@@ -137,3 +139,14 @@ def test_a_launch_gone_before_its_start_failed_only_if_it_said_why(said: str, st
     """Its child's last words in stdout.log decide: an entry that refused says so; a kill says nothing."""
     assert run_status(RunSummary(), launch(proc=DEAD), HOST, startup_error=lambda: said) == status
     assert run_status(RunSummary(), launch(proc=DEAD), HOST) == "failed"  # nobody asked the log
+
+
+def test_a_wall_clock_set_since_the_record_leaves_a_live_process_alive() -> None:
+    """psutil's create time moves with the wall clock (it adds the boot time read now); recorded with
+    the boot time of then, a live process stays itself and a reused pid does not pass for it."""
+    me, booted = ME.create_time(), psutil.boot_time()
+    for shift in (-30.0, -3.0, 3.0, 3600.0):  # the clock was set forward or back by `shift` since
+        assert process_alive(ME.pid, me - shift, boot_time=booted - shift)
+    assert not process_alive(ME.pid, me - 3.0)  # without the boot time of then, it cannot tell
+    assert not process_alive(ME.pid, me - 3.0, boot_time=booted)  # started 3 s apart: another process
+    assert not process_alive(DEAD["pid"], DEAD["create_time"], boot_time=booted)

@@ -84,13 +84,14 @@ def resume_problem(run_dir: Path) -> str | None:
     return None
 
 
-def handle(run_dir: Path, pid: Any = None, create_time: Any = None) -> RunHandle | None:
-    """The run's Slurm job, or its live local processes (`pid`/`create_time`: the trainer's, from its
-    `start` event); None when it has no live process."""
+def handle(run_dir: Path, pid: Any = None, create_time: Any = None,
+           boot_time: Any = None) -> RunHandle | None:
+    """The run's Slurm job, or its live local processes (`pid`/`create_time`/`boot_time`: the trainer's,
+    from its `start` event); None when it has no live process."""
     job = jobs.job_of(read_json(run_dir / RUN_JSON))
     if job is not None:
         return job
-    root = run_pid(run_dir, pid, create_time)
+    root = run_pid(run_dir, pid, create_time, boot_time)
     return LocalRun(*root) if root else None
 
 

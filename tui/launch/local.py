@@ -69,7 +69,8 @@ class Launcher:
     def _not_running(run_dir: Path) -> dict[str, Any] | None:
         """The run's `run.json`; LaunchError while the process it names still runs."""
         previous = read_json(run_dir / RUN_JSON)
-        if previous and process_alive(previous.get("pid"), previous.get("create_time")):
+        if previous and process_alive(previous.get("pid"), previous.get("create_time"),
+                                      boot_time=previous.get("boot_time")):
             raise LaunchError(f"run '{run_dir.name}' is still running (pid {previous['pid']})")
         return previous
 
@@ -107,7 +108,8 @@ def run_record(proc: subprocess.Popen[bytes] | None, argv: list[str], gpus: Any,
     except psutil.Error:
         create_time = None
     launch = {"argv": argv, "pid": pid, "pgid": pid, "host": socket.gethostname(),
-              "gpus": gpus, "launched_at": launched_at, "create_time": create_time, "backend": Launcher.name,
+              "gpus": gpus, "launched_at": launched_at, "create_time": create_time,
+              "boot_time": psutil.boot_time() if create_time is not None else None, "backend": Launcher.name,
               "reservation": token}
     return with_history(launch, previous)
 

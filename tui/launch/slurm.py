@@ -279,8 +279,8 @@ class SlurmLauncher:
         job_id = submit(run_dir, sbatch_script(run_dir, args, spec, workdir, self.python), token)
         launch = {"argv": entry_command(args, spec, self.python), "pid": None, "pgid": None,
                   "host": socket.gethostname(), "gpus": spec.label(), "launched_at": launched_at,
-                  "create_time": None, "backend": self.name, "job_id": job_id, "slurm": asdict(spec),
-                  "workdir": str(workdir), "reservation": token}
+                  "create_time": None, "boot_time": None, "backend": self.name, "job_id": job_id,
+                  "slurm": asdict(spec), "workdir": str(workdir), "reservation": token}
         write_run_json(run_dir, with_history(launch, previous))
 
 

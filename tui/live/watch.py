@@ -56,6 +56,7 @@ class RunSnapshot:
     loading: bool
     pid: int | None = None
     create_time: float | None = None
+    boot_time: float | None = None
     argv: tuple[str, ...] | None = None
     entry: str | None = None
     reproduce: str = ""
@@ -130,7 +131,7 @@ class RunWatch:
     def procs(self, gpu_mem: dict[int, int] | None = None) -> list[ProcRow]:
         s = self.data.summary
         try:
-            return self.proc_sampler.sample(self.run_dir, s.pid, s.create_time, gpu_mem)
+            return self.proc_sampler.sample(self.run_dir, s.pid, s.create_time, s.boot_time, gpu_mem)
         except Exception:  # the process table is a detail: a sampling error leaves it empty
             return []
 
@@ -145,6 +146,7 @@ class RunWatch:
             metrics=tuple(data.metric_rows()), series=series, steps_per_epoch=s.steps_per_epoch,
             checkpoints=self._ckpts, bad_lines=self.loader.bad_lines,
             loading=self.loader.backfilling, pid=s.pid, create_time=s.create_time,
+            boot_time=s.boot_time,
             argv=tuple(data.argv) if data.argv else None, entry=data.entry,
             reproduce=self._reproduce(),
             config_text=self.config_text,

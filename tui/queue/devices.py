@@ -206,7 +206,7 @@ class DeviceMeter:
         if job is not None:
             state = self._jobs.state(job.job_id)
             return state is None or job_active(state)  # Slurm cannot be asked: count it
-        if process_alive(record.get("pid"), record.get("create_time")):
+        if process_alive(record.get("pid"), record.get("create_time"), boot_time=record.get("boot_time")):
             return True
         if record.get("pid") is not None:
             return False
@@ -214,7 +214,7 @@ class DeviceMeter:
         # may run all the same, found by its `start` event, or before that by its command line
         start = first_start(self.save_dir / name)
         if start:
-            return process_alive(start.get("pid"), start.get("create_time"))
+            return process_alive(start.get("pid"), start.get("create_time"), boot_time=start.get("boot_time"))
         return launch_pending(record) or bool(trainers_of(self.save_dir / name))
 
     def _sample(self) -> tuple[GpuReading, ...]:

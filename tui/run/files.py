@@ -48,8 +48,8 @@ MAX_LEAVES = 100_000
 """The most key paths `flatten` gives: far beyond any real config, and a YAML alias bomb stops here."""
 RUN_JSON_SCHEMA: Schema = (
     ("argv", LIST), ("pid", INT), ("pgid", INT), ("host", TEXT), ("gpus", DEVICES), ("launched_at", NUMBER),
-    ("create_time", NUMBER), ("backend", TEXT), ("job_id", frozenset({str, int, type(None)})),
-    ("launches", LIST), ("reservation", TEXT),
+    ("create_time", NUMBER), ("boot_time", NUMBER), ("backend", TEXT),
+    ("job_id", frozenset({str, int, type(None)})), ("launches", LIST), ("reservation", TEXT),
 )
 """The fields of `run.json` (and of each of its `launches`) that the TUI reads, with their types."""
 

@@ -26,8 +26,13 @@ ENTRY_MODULES = ("torchx.train_pl", "torchx.train")
 SETTLED_S = 2.0
 
 
-def process_alive(pid: Any, create_time: Any = None, started_before: Any = None) -> bool:
-    """Whether `pid` is alive and is the same process (not a reused pid, not a zombie)."""
+def process_alive(pid: Any, create_time: Any = None, started_before: Any = None,
+                  boot_time: Any = None) -> bool:
+    """Whether `pid` is alive and is the same process (not a reused pid, not a zombie). `create_time` is
+    the epoch time psutil gave when it was recorded, `boot_time` psutil's boot time then: psutil adds
+    the boot time it reads now to a start counted from boot, so a wall clock set since (NTP, a VM's
+    clock catching up after its boot or a suspend) moves every create time; the start counted from
+    boot does not move. Records without `boot_time` compare the epoch times."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:
@@ -35,23 +40,30 @@ def process_alive(pid: Any, create_time: Any = None, started_before: Any = None)
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
         born = proc.create_time()
+        booted = psutil.boot_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
-    if isinstance(create_time, (int, float)):
+    if _number(create_time) and _number(boot_time):
+        return abs((born - booted) - (create_time - boot_time)) < 1.0
+    if _number(create_time):
         return abs(born - create_time) < 1.0
-    if isinstance(started_before, (int, float)):
+    if _number(started_before):
         return born <= started_before + 1.0
     return True
 
 
-def run_pid(run_dir: Path, summary_pid: Any = None,
-            summary_create_time: Any = None) -> tuple[int, int] | None:
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def run_pid(run_dir: Path, summary_pid: Any = None, summary_create_time: Any = None,
+            summary_boot_time: Any = None) -> tuple[int, int] | None:
     """(pid, pgid) of the run's live root process: the launcher's child, else the trainer's own pid."""
     record = read_json(run_dir / RUN_JSON) or {}
-    candidates = [(record.get("pid"), record.get("create_time"), record.get("pgid")),
-                  (summary_pid, summary_create_time, None)]
-    for pid, create_time, pgid in candidates:
-        if process_alive(pid, create_time):
+    candidates = [(record.get("pid"), record.get("create_time"), record.get("boot_time"), record.get("pgid")),
+                  (summary_pid, summary_create_time, summary_boot_time, None)]
+    for pid, create_time, boot_time, pgid in candidates:
+        if process_alive(pid, create_time, boot_time=boot_time):
             try:
                 return pid, pgid if isinstance(pgid, int) else os.getpgid(pid)
             except OSError:
@@ -179,10 +191,10 @@ class ProcSampler:
         self._procs: dict[tuple[int, float], psutil.Process] = {}
         self._roles: dict[tuple[int, float], str] = {}
 
-    def sample(self, run_dir: Path, pid: Any = None, create_time: Any = None,
+    def sample(self, run_dir: Path, pid: Any = None, create_time: Any = None, boot_time: Any = None,
                gpu_mem: dict[int, int] | None = None) -> list[ProcRow]:
         """The run's live processes, root first, then by pid; [] when it has none."""
-        root = run_pid(run_dir, pid, create_time)
+        root = run_pid(run_dir, pid, create_time, boot_time)
         if root is None:
             self._procs.clear()
             return []

@@ -141,7 +141,8 @@ def _local_status(summary: RunSummary, run_json: dict[str, Any] | None, host: st
             return "starting"  # launched on another machine: its process table is not ours to read
         if launch_pending(run_json):
             return "starting"
-        if process_alive(run_json.get("pid"), run_json.get("create_time")):
+        if process_alive(run_json.get("pid"), run_json.get("create_time"),
+                         boot_time=run_json.get("boot_time")):
             return "starting"
         return "lost" if startup_error is not None and not startup_error() else "failed"
     if summary.end_status:
@@ -150,7 +151,7 @@ def _local_status(summary: RunSummary, run_json: dict[str, Any] | None, host: st
         return EMPTY
     if summary.host and summary.host != host:
         return "running"  # on another machine: cannot check its process table from here
-    alive = process_alive(summary.pid, summary.create_time, summary.start_time)
+    alive = process_alive(summary.pid, summary.create_time, summary.start_time, summary.boot_time)
     return "running" if alive else "lost"
 
 

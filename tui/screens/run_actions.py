@@ -143,7 +143,9 @@ class RunActions(Screen[None]):
 
     def _handle(self) -> RunHandle | None:
         snap = self.snapshot
-        return backends.handle(self.run_dir, snap and snap.pid, snap and snap.create_time)
+        if snap is None:
+            return backends.handle(self.run_dir)
+        return backends.handle(self.run_dir, snap.pid, snap.create_time, snap.boot_time)
 
     @work(thread=True, group="actions")
     @reported("stop the run")

@@ -428,7 +428,7 @@ class RunsScreen(Screen[None]):
         tracker = self.scanner.trackers.get(name)
         summary = tracker.summary if tracker else None
         return backends.handle(self.settings.save_dir / name, summary and summary.pid,
-                               summary and summary.create_time)
+                               summary and summary.create_time, summary and summary.boot_time)
 
     @work(thread=True, group="actions")
     @reported("stop '{0}'")

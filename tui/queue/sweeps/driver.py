@@ -230,7 +230,8 @@ class SweepDriver:
         """Record the stop in `run.json` (once), then SIGINT the run (once: `trials.stop_due`)."""
         if not stop_due(record.get(mark), time.time(), follower.stop_sent):
             return
-        run = handle(run_dir, follower.summary.pid, follower.summary.create_time)
+        summary = follower.summary
+        run = handle(run_dir, summary.pid, summary.create_time, summary.boot_time)
         if run is None:  # no live process to signal yet (or any more): the next tick looks again
             return
         if record.get(mark) is None:
