@@ -23,7 +23,8 @@ def start_event(name: str, t: float, *, pid: int = 999_999, create_time: float |
                 max_epochs: int = 10, config: str = "configs/digits-classification.yaml",
                 devices: Any = "cpu") -> dict[str, Any]:
     return {"time": t, "event": "start", "name": name, "config": config, "argv": [], "pid": pid,
-            "create_time": create_time, "host": socket.gethostname(), "world_size": 1,
+            "create_time": create_time, "boot_time": psutil.boot_time() if create_time else None,
+            "host": socket.gethostname(), "world_size": 1,
             "devices": devices, "max_epochs": max_epochs, "steps_per_epoch": 20, "resumed_from": None}
 
 

@@ -163,7 +163,8 @@ def test_process_check_refuses_whatever_the_status_said(tmp_path: Path, reap_tmp
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(tmp_path)],
                              start_new_session=True)
     write_json_atomic(run / "run.json", {"pid": child.pid, "pgid": child.pid,
-                                         "create_time": psutil.Process(child.pid).create_time()})
+                                         "create_time": psutil.Process(child.pid).create_time(),
+                                         "boot_time": psutil.boot_time()})
     posted: list = []
     assert not trash_and_report(posted.append, tmp_path, "busy", "run", busy(handle(run)))
     assert posted[0].error and "cannot delete 'busy': it is running" in posted[0].text

@@ -44,7 +44,8 @@ def test_ranks_and_workers_of_a_run(tmp_path: Path, reap_groups: list[int]) -> N
     proc = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
     reap_groups.append(proc.pid)
     (run_dir / "run.json").write_text(json.dumps({
-        "pid": proc.pid, "pgid": proc.pid, "create_time": psutil.Process(proc.pid).create_time()}))
+        "pid": proc.pid, "pgid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(),
+        "boot_time": psutil.boot_time()}))
     sampler = ProcSampler()
     rows = wait_for(lambda: (r := sampler.sample(run_dir)) and len(r) == 4 and r, 120, "4 processes")
     roles = sorted(r.role for r in rows)

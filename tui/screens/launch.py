@@ -1,6 +1,8 @@
 """The launch dialog: config, devices, name and overrides, validated before anything starts; `ctrl+l`
 starts the run, `ctrl+q` queues it instead (the save dir's queue runner starts it once its devices are
-free, `tui.queue`).
+free, `tui.queue`). With `sweep` ticked it makes a sweep of that name instead (`SweepFields`; each trial
+gets the dialog's devices), checked as a launch is, every point of it by the same warm checker, and
+queued: the runner asks its trials as devices free.
 
 Each config is checked twice: its structure in-process at once, then fully (the entry's own check) by
 the dialog's `Checker`, one warm `torchx.check` process that lives as long as the dialog does.
@@ -15,17 +17,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label, OptionList, RadioButton, RadioSet, SelectionList, Static
+from textual.widgets import Checkbox, Footer, Input, Label, OptionList, RadioSet, SelectionList, Static
 from textual.worker import get_current_worker
 
 from torchx.experiment import default_run_name, validate_run_name
@@ -34,8 +36,12 @@ from tui.launch import backends, checks, recent
 from tui.launch.checks import Verdict
 from tui.launch.request import LaunchRequest
 from tui.messages import ConfigValidated, GpusShared, LaunchFinished
+from tui.queue.sweeps import make as sweeps
+from tui.queue.sweeps.space import FORMS
+from tui.queue.sweeps.spec import Pruning, SweepError
 from tui.widgets.gpu_picker import GpuPicker
 from tui.widgets.slurm_fields import SlurmFields
+from tui.widgets.sweep_fields import Choice, SweepFields, SweepValues, Tick
 
 if TYPE_CHECKING:
     from tui.launch.fork import ForkPrefill
@@ -56,15 +62,6 @@ class LaunchResult:
     queued: bool = False
     place: int | None = None
     """Its place in the queue when it was queued (None when the runner took it at once)."""
-
-
-class Choice(RadioButton):
-    """A radio button whose state reads without colour: `▐●▌` pressed, `▐ ▌` not (Textual draws `●` in
-    both, told apart by colour only)."""
-
-    def render(self) -> Content:
-        self.BUTTON_INNER = "●" if self.value else " "
-        return super().render()
 
 
 class LaunchScreen(ModalScreen[LaunchResult | None]):
@@ -94,14 +91,17 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         self._busy = False
         self._place: int | None = None
         """Set by the launch worker before it reports a queued run: its place in the queue."""
+        self._sweep_made = ""
+        """Set by the sweep worker before it reports a sweep made: what to tell the user."""
         self._debounce: Timer | None = None
         self._config_labels = [p.name if p.parent == settings.configs_dir else str(p)
                                for p in self.config_paths]
         self._marked_config: int | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog") as dialog:
+        with VerticalScroll(id="dialog") as dialog:
             dialog.border_title = "Launch a run"
+            dialog.can_focus = False  # it scrolls to the focused field (80x24 with the sweep's fields)
             with Horizontal(id="top"):
                 yield OptionList(*[Content("  " + label) for label in self._config_labels], id="configs")
                 with VerticalScroll(id="preview"):
@@ -119,6 +119,8 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             with Horizontal(classes="field"):
                 yield Label("overrides", classes="label")
                 yield Input(id="overrides", compact=True, placeholder="key.path=value ...")
+                yield Tick("sweep", id="sweep", compact=True)
+            yield SweepFields(id="sweep-fields", classes="hidden")
             yield Static("", id="config-status", markup=False)
             yield Static("", id="name-status", markup=False)
         yield Footer()
@@ -197,7 +199,8 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         # After a refresh: an update before the first layout leaves the preview one line high.
         self.call_after_refresh(self.query_one("#yaml", Static).update, checks.read_preview(config))
         if not self._name_edited:
-            self._set_name(default_run_name(config, now=self.settings.clock()))
+            self._set_name(self._fresh_name(config))
+        self._prefill_objective(config)
         self._validate_current()
 
     @on(OptionList.OptionSelected, "#configs")
@@ -222,10 +225,24 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         self._default_name = name
         self.query_one("#name", Input).value = name
 
+    def _fresh_name(self, config: Path) -> str:
+        """The default name of a run of `config`, or of a sweep of it while `sweep` is ticked."""
+        if self.sweeping:
+            return sweeps.default_name(self.settings.save_dir, config, self.settings.clock())
+        return default_run_name(config, now=self.settings.clock())
+
     def _check_name(self) -> str | None:
         name = self.query_one("#name", Input).value.strip()
-        problem = validate_run_name(name)
-        self._name_exists = problem is None and (self.settings.save_dir / name).exists()
+        if self.sweeping:  # no sweep of that name, no run named as one of its trials
+            try:
+                sweeps.check_name(self.settings.save_dir, name)
+                problem = None
+            except SweepError as exc:
+                problem = sweeps.field_text(str(exc))
+            self._name_exists = False
+        else:
+            problem = validate_run_name(name)
+            self._name_exists = problem is None and (self.settings.save_dir / name).exists()
         if self._name_exists:
             problem = f"run '{name}' already exists: ctrl+r resumes it, ctrl+n picks a new name"
         self.query_one("#name-status", Static).update(f"✘ {problem}" if problem else "")
@@ -300,6 +317,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         """Slurm's fields replace the picker of this machine's devices."""
         self.query_one(GpuPicker).set_class(self.on_slurm, "hidden")
         self.query_one(SlurmFields).set_class(not self.on_slurm, "hidden")
+        self.preview_sweep()
 
     @on(GpusShared)
     def gpus_shared(self, message: GpusShared) -> None:
@@ -342,7 +360,7 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
     def action_new_name(self) -> None:
         if self.config is not None:
             self._name_edited = False
-            self._set_name(default_run_name(self.config, now=self.settings.clock()))
+            self._set_name(self._fresh_name(self.config))
 
     def action_resume_existing(self) -> None:
         if self._check_name() and self._name_exists:
@@ -355,12 +373,17 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
         request = self._request()
         if request is None:
             return
+        values = self.query_one(SweepFields).values() if self.sweeping else None
         self._busy = True
-        self._show_config(Verdict(True, f"validating and {'queueing' if queue else 'launching'}…"))
+        doing = "checking every point of the sweep" if values else "queueing" if queue else "launching"
+        self._show_config(Verdict(True, f"validating and {doing}…"))
         if self._debounce is not None:
             self._debounce.stop()
         self.workers.cancel_group(self, "validate")
-        self.launch(request, queue)
+        if values is not None:
+            self.make_sweep(request, values)
+        else:
+            self.launch(request, queue)
 
     def action_queue(self) -> None:
         """`ctrl+q`: the launch's checks, then the run waits in the queue for its devices."""
@@ -421,5 +444,106 @@ class LaunchScreen(ModalScreen[LaunchResult | None]):
             self._check_name()
             return
         self.workers.cancel_node(self)
+        if self._sweep_made:
+            self.app.notify(self._sweep_made)
+            self.dismiss(None)
+            return
         queued = self._place is not None
         self.dismiss(LaunchResult(message.name, queued=queued, place=self._place or None))
+
+    # ---- a sweep ----
+
+    @property
+    def sweeping(self) -> bool:
+        return self.query_one("#sweep", Checkbox).value
+
+    @on(Checkbox.Changed, "#sweep")
+    def sweep_toggled(self) -> None:
+        """The sweep's fields show under the overrides (the config list shrinks to make room), and the
+        name becomes the sweep's."""
+        self.query_one(SweepFields).set_class(not self.sweeping, "hidden")
+        self.query_one("#dialog").set_class(self.sweeping, "sweeping")
+        if not self._name_edited and self.config is not None:
+            self._set_name(self._fresh_name(self.config))
+        self._check_name()
+        self.preview_sweep()
+
+    def _prefill_objective(self, config: Path) -> None:
+        """The objective's fields start from the config's `checkpoint.monitor` and `mode`."""
+        try:
+            metric, mode = sweeps.objective(config, [], None, None)
+        except SweepError:
+            metric, mode = "", "min"
+        self.query_one(SweepFields).set_objective(metric, mode)
+
+    @on(SweepFields.Changed)
+    @on(SelectionList.SelectedChanged, "#gpu-list")
+    @on(Input.Changed, "#procs, SlurmFields Input")
+    def preview_sweep(self) -> None:
+        """What the sweep would do with the fields and devices as they stand, or the first thing wrong."""
+        if not self.sweeping:
+            return
+        fields = self.query_one(SweepFields)
+        values = fields.values()
+        if not values.space:
+            fields.show_preview(f"space: {FORMS} a key", True)
+            return
+        devices, problem = self._trial_devices()
+        try:
+            if problem:
+                raise SweepError(problem)
+            sweep = sweeps.draft(values.space, values.sampler, values.trials, parallel=values.parallel,
+                                 prune=Pruning() if values.prune else None, **devices)
+        except SweepError as exc:
+            fields.show_preview(sweeps.field_text(str(exc)), False)
+            return
+        picker = self.query_one(GpuPicker)
+        machine = range(picker.query_one("#gpu-list", SelectionList).option_count) if picker.has_gpus else []
+        fields.show_preview(sweeps.preview(sweep, None if self.on_slurm else list(machine)), True)
+
+    def _trial_devices(self) -> tuple[dict[str, Any], str | None]:
+        """Each trial's devices as `make.draft` takes them: the Slurm fields, or the picker's GPUs (that
+        many each) or CPU processes; and what is wrong with them."""
+        if self.on_slurm:
+            spec, problem = self.query_one(SlurmFields).spec()
+            return {"slurm": spec}, problem
+        gpus, procs, problem = self.query_one(GpuPicker).selection()
+        return {"gpus": len(gpus), "cpu_processes": procs}, problem
+
+    @work(thread=True, group="launch")
+    def make_sweep(self, request: LaunchRequest, values: SweepValues) -> None:
+        """Build the sweep (`make.build_sweep`, as the CLI does), check its config and then every point
+        with the dialog's warm checker, make it and start the runner; `escape` meanwhile cancels."""
+        worker = get_current_worker()
+        try:
+            sweep = sweeps.build_sweep(
+                request.save_dir, request.config, request.overrides, values.space, sampler=values.sampler,
+                trials=values.trials, name=request.name, metric=values.metric, mode=values.mode,
+                gpus=len(request.gpus), cpu_processes=request.cpu_processes, slurm=request.slurm,
+                parallel=values.parallel, prune=Pruning() if values.prune else None,
+                now=self.settings.clock())
+        except SweepError as exc:
+            self.post_message(LaunchFinished(request.name, sweeps.field_text(str(exc))))
+            return
+        verdict = self._full_verdict(request.config, list(request.overrides), skip_if_cancelled=True)
+        if verdict is None or worker.is_cancelled:
+            return
+        problem = verdict.message if not verdict.ok else \
+            sweeps.point_problem(sweep, self._checker, lambda: worker.is_cancelled)
+        if worker.is_cancelled:
+            return
+        if problem:
+            self.post_message(LaunchFinished(request.name, problem))
+            return
+        try:
+            sweeps.make(request.save_dir, sweep)
+            from tui.screens.queue_actions import start_runner
+
+            start_runner(self.settings)
+        except (SweepError, OSError) as exc:
+            self.post_message(LaunchFinished(request.name, sweeps.field_text(str(exc))))
+            return
+        if request.config.parent.resolve() == self.settings.configs_dir.resolve():
+            recent.remember(self.settings.cache_dir, request.config)
+        self._sweep_made = f"sweep {sweep.name}: {sweeps.preview(sweep)}, queued"
+        self.post_message(LaunchFinished(request.name, None))

@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from tui.launch.request import LaunchRequest
 from tui.queue import store
 from tui.queue.cli import USAGE_EXIT, check_devices, config_and_overrides
 from tui.queue.runner import ensure_runner
-from tui.queue.sweeps.make import check_name, default_name, make, objective, point_problem, trials_of
-from tui.queue.sweeps.space import Space, SpaceError, parse_space
+from tui.queue.sweeps.make import build_sweep, make, point_problem
 from tui.queue.sweeps.spec import SAMPLERS, Pruning, Sweep, SweepError, SweepScan, load_sweep, write_sweep
 from tui.queue.sweeps.trials import TrialRow, best
+from tui.text import objective_text, param_text, short_keys
 
 PROG = "torchx-tui sweep"
 ACTIONS = ("list", "show", "extend", "cancel")
@@ -148,33 +146,15 @@ def create(save_dir: Path, args: argparse.Namespace) -> int:
 
 
 def checked_sweep(save_dir: Path, args: argparse.Namespace) -> Sweep:
-    """The sweep the arguments describe; SweepError (or `fail`) names the first thing wrong, and
-    nothing is written either way."""
+    """The sweep the arguments describe (`make.build_sweep`, which the launch dialog shares); SweepError
+    (or `fail`) names the first thing wrong, and nothing is written either way."""
     config, overrides = config_and_overrides(args)
-    try:
-        space = parse_space(args.space)
-    except SpaceError as exc:
-        fail(str(exc))
-    both = next((o for o in overrides if o.partition("=")[0] in space.keys), None)
-    if both:
-        fail(f"override '{both}': its key is swept (--space); give it one or the other")
-    sampler = args.sampler or ("grid" if space.is_grid() else "tpe")
-    trials = trials_of(space, sampler, args.trials)
-    for flag, value, least in (("--parallel", args.parallel, 1), ("--gpus-per-trial", args.gpus_per_trial, 0),
-                               ("--cpu-processes", args.cpu_processes, 1), ("--seed", args.seed, 0),
-                               ("--prune-startup", args.prune_startup, 0),
-                               ("--prune-warmup", args.prune_warmup, 0)):
-        if value < least:
-            fail(f"{flag} {value}: expected a number ≥ {least}")
-    check_devices(save_dir, args.gpus_per_trial, args.cpu_processes, "--gpus-per-trial", PROG)
-    name = args.name or default_name(save_dir, config)
-    check_name(save_dir, name)
-    metric, mode = objective(config, overrides, args.metric, args.mode)
-    request = LaunchRequest(config, name, save_dir, (), args.cpu_processes, tuple(overrides))
     prune = Pruning(args.prune_startup, args.prune_warmup) if args.prune else None
-    record = store.request_record(request, args.gpus_per_trial)
-    return Sweep(name, record, space, sampler, trials, metric, mode, args.parallel, prune, args.seed,
-                 time.time())
+    sweep = build_sweep(save_dir, config, overrides, args.space, sampler=args.sampler, trials=args.trials,
+                        name=args.name, metric=args.metric, mode=args.mode, gpus=args.gpus_per_trial,
+                        cpu_processes=args.cpu_processes, parallel=args.parallel, prune=prune, seed=args.seed)
+    check_devices(save_dir, args.gpus_per_trial, args.cpu_processes, "--gpus-per-trial", PROG)
+    return sweep
 
 
 # ---- list, show, extend, cancel ----
@@ -188,7 +168,8 @@ def list_sweeps(save_dir: Path) -> int:
         told = sum(1 for r in rows if r.state not in ("running", "waiting"))
         top = best(rows)
         state = "cancelled" if sweep.cancelled else "done" if sweep.done else "running"
-        value = f"best {sweep.metric} {_number(top.value)} (trial {top.number})" if top else "no result yet"
+        value = f"best {sweep.metric} {objective_text(top.value)} (trial {top.number})" if top \
+            else "no result yet"
         print(f"{name}  {sweep.sampler}  {told}/{len(rows)} told of {sweep.trials}  {state}  {value}")
     for name, why in sorted(scan.invalid.items()):
         print(f"{name}: {why}", file=sys.stderr)
@@ -201,12 +182,12 @@ def show(save_dir: Path, name: str) -> int:
     sweep = load_sweep(save_dir, name)
     rows = results(save_dir, sweep)
     print(header(sweep, rows))
-    keys = short_keys(sweep.space)
+    keys = short_keys(sweep.space.keys)
     table = [("#", "trial", "run", "state", "status", sweep.metric, "epochs", "params")]
     for place, row in enumerate(rows, start=1):
-        params = " ".join(f"{keys[k]}={_param(v)}" for k, v in row.params.items() if k in keys)
-        table.append((str(place), str(row.number), row.run, row.state, row.status or "-", _number(row.value),
-                      str(row.epochs), params))
+        params = " ".join(f"{keys[k]}={param_text(v)}" for k, v in row.params.items() if k in keys)
+        table.append((str(place), str(row.number), row.run, row.state, row.status or "-",
+                      objective_text(row.value), str(row.epochs), params))
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]) - 1)]
     for line in table:
         print("  ".join(cell.rjust(w) if i in (0, 1, 5, 6) else cell.ljust(w)
@@ -215,8 +196,8 @@ def show(save_dir: Path, name: str) -> int:
     if top is None:
         print("best: none yet (no trial has completed)")
     else:
-        params = " ".join(f"{keys[k]}={_param(v)}" for k, v in top.params.items() if k in keys)
-        print(f"best: trial {top.number} ({top.run}) {sweep.metric} {_number(top.value)} · {params}")
+        params = " ".join(f"{keys[k]}={param_text(v)}" for k, v in top.params.items() if k in keys)
+        print(f"best: trial {top.number} ({top.run}) {sweep.metric} {objective_text(top.value)} · {params}")
     return 0
 
 
@@ -231,20 +212,6 @@ def header(sweep: Sweep, rows: list[TrialRow]) -> str:
     return (f"sweep {sweep.name} · {sweep.sampler} · {sweep.trials} trials ({told} told, {running} running)"
             f" · objective {sweep.metric} ({sweep.mode}) · {prune} · {sweep.devices_label()}, "
             f"{sweep.parallel} at a time{state}")
-
-
-def short_keys(space: Space) -> dict[str, str]:
-    """Each key by its last part (`lr`), or in full where two keys share it."""
-    last = [k.rsplit(".", 1)[-1] for k in space.keys]
-    return {k: short if last.count(short) == 1 else k for k, short in zip(space.keys, last, strict=True)}
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.6g}"
-
-
-def _param(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def extend(save_dir: Path, name: str, more: int) -> int:
