@@ -5,6 +5,7 @@ sweep is written (its `sweep.json` and its study's journal) and named; `extend`,
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from tui.queue import store
 from tui.queue.sweeps.spec import load_sweep
 
 LR = "train_wrapper.args.optim_spec.args.lr"
+NEEDS_SBATCH = pytest.mark.skipif(shutil.which("sbatch") is None, reason="no sbatch: --slurm refused first")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -41,6 +43,9 @@ def sweep(save: Path, *args: str) -> subprocess.CompletedProcess[str]:
     (["--space", "seed=1,2", "--mode", "up"], "'up'"),
     (["--space", "seed=1,2", "--bogus"], "--bogus"),
     (["--space", "seed=1,2", "checkpoint.monitor=null"], "--metric"),
+    (["--space", "seed=1,2", "--nodes", "2"], "--nodes: a Slurm field, only with --slurm"),
+    pytest.param(["--space", "seed=1,2", "--slurm", "--gpus-per-trial", "1"],
+                 "--gpus-per-trial 1: with --slurm", marks=NEEDS_SBATCH),
 ])
 def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path: Path, args: list[str], named: str) -> None:
     save = tmp_path / "save"

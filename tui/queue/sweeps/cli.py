@@ -26,8 +26,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
+from tui.launch import slurm
 from tui.queue import store
-from tui.queue.cli import USAGE_EXIT, check_devices, config_and_overrides
+from tui.queue.cli import USAGE_EXIT, check_devices, config_and_overrides, slurm_spec
 from tui.queue.runner import ensure_runner
 from tui.queue.sweeps.make import build_sweep, make, point_problem
 from tui.queue.sweeps.spec import SAMPLERS, Pruning, Sweep, SweepError, SweepScan, load_sweep, write_sweep
@@ -101,6 +102,7 @@ def create_parser() -> _Parser:
     devices.add_argument("--gpus-per-trial", type=int, default=0, metavar="K", help="GPUs each trial needs")
     devices.add_argument("--cpu-processes", type=int, default=1, metavar="N",
                          help="CPU DDP processes a trial")
+    slurm.add_arguments(parser)
     parser.add_argument("--parallel", type=int, default=1, metavar="P", help="trials at once (default 1)")
     parser.add_argument("--name", help="default: <config>-sweep-<date>-<time>; its trials are <name>-<n>")
     parser.add_argument("--metric", help="the objective (default: the config's checkpoint.monitor)")
@@ -150,10 +152,13 @@ def checked_sweep(save_dir: Path, args: argparse.Namespace) -> Sweep:
     (or `fail`) names the first thing wrong, and nothing is written either way."""
     config, overrides = config_and_overrides(args)
     prune = Pruning(args.prune_startup, args.prune_warmup) if args.prune else None
+    spec = slurm_spec(args, args.gpus_per_trial, args.cpu_processes, "--gpus-per-trial", PROG)
     sweep = build_sweep(save_dir, config, overrides, args.space, sampler=args.sampler, trials=args.trials,
                         name=args.name, metric=args.metric, mode=args.mode, gpus=args.gpus_per_trial,
-                        cpu_processes=args.cpu_processes, parallel=args.parallel, prune=prune, seed=args.seed)
-    check_devices(save_dir, args.gpus_per_trial, args.cpu_processes, "--gpus-per-trial", PROG)
+                        cpu_processes=args.cpu_processes, slurm=spec, parallel=args.parallel, prune=prune,
+                        seed=args.seed)
+    if spec is None:  # on Slurm, Slurm places the trials
+        check_devices(save_dir, args.gpus_per_trial, args.cpu_processes, "--gpus-per-trial", PROG)
     return sweep
 
 
