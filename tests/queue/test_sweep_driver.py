@@ -211,7 +211,9 @@ def test_pruning_marks_the_run_before_it_stops_it(save_dir: Path, monkeypatch: p
     assert load_sweep(save_dir, "s").done
 
 
-def test_results_rank_the_trials_and_importances_need_two_complete(save_dir: Path) -> None:
+def three_ended_trials(save_dir: Path) -> tuple[Sweep, SweepDriver]:
+    """A two-key sweep `s` whose three trials have ended (0.5 and 0.7 finished, 0.1 pruned) and not yet
+    been told: the driver's next tick tells them."""
     sweep = new_sweep(save_dir, ["seed=int(0,999)", "trainer_params.limit_val_batches=int(1,3)"], trials=3)
     driver = SweepDriver(save_dir, log=lambda _: None)
     driver.tick()
@@ -220,6 +222,11 @@ def test_results_rank_the_trials_and_importances_need_two_complete(save_dir: Pat
     launched(save_dir, "s-0", [epoch(0, 0.5), end("finished")])
     launched(save_dir, "s-1", [epoch(0, 0.7), end("finished")])
     launched(save_dir, "s-2", [epoch(0, 0.1), end("stopped")], pruned_at=T + 2)
+    return sweep, driver
+
+
+def test_results_rank_the_trials_and_importances_need_two_complete(save_dir: Path) -> None:
+    sweep, driver = three_ended_trials(save_dir)
     assert studies.importances(save_dir, sweep) == {}
     driver.tick()
     rows = studies.results(save_dir, sweep)

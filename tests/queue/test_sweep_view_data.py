@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.queue.test_sweep_driver import T, end, epoch, launched, new_sweep
-from tui.queue.sweeps.driver import SweepDriver
+from tests.queue.test_sweep_driver import three_ended_trials
 from tui.queue.sweeps.space import parse_space
 from tui.queue.sweeps.spec import Sweep
 from tui.queue.sweeps.trials import TrialRow, rank
@@ -117,14 +116,7 @@ def test_live_until_every_trial_is_told_and_no_more_will_be_asked() -> None:
 
 
 def test_the_reader_reads_a_real_journal_and_again_only_on_change(save_dir: Path) -> None:
-    made = new_sweep(save_dir, ["seed=int(0,999)", "trainer_params.limit_val_batches=int(1,3)"], trials=3)
-    driver = SweepDriver(save_dir, log=lambda _: None)
-    driver.tick()
-    for _ in range(3):
-        driver.ask(made)
-    launched(save_dir, "s-0", [epoch(0, 0.5), end("finished")])
-    launched(save_dir, "s-1", [epoch(0, 0.7), end("finished")])
-    launched(save_dir, "s-2", [epoch(0, 0.1), end("stopped")], pruned_at=T + 2)
+    _, driver = three_ended_trials(save_dir)
     driver.tick()
     reader = SweepReader(save_dir, "s")
     read = reader.read()
