@@ -17,11 +17,13 @@ import pytest
 from conftest import REPO, screen_text, wait_until
 from helpers import TINY, make_app, open_launch, replace_text, row, select, table, wait_status
 
+from tests.conftest import wait_for
+from torchx.events import read_events
 from torchx.experiment import read_json
 from tui.launch.local import Launcher
 from tui.launch.request import LaunchRequest
 from tui.queue import store
-from tui.queue.runner import runner_pid
+from tui.queue.runner import RUNNER_LOG, runner_pid
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.launch import LaunchScreen
 from tui.screens.runs import RunsScreen
@@ -264,3 +266,49 @@ async def test_a_tui_started_on_an_unfinished_sweep_starts_its_runner(tmp_path: 
         await wait_until(pilot, lambda: load_sweep(save, "s").done, LIMIT_S, "the sweep to be done")
         for name in ("s-0", "s-1"):
             await wait_status(pilot, app, name, "finished", timeout=LIMIT_S)
+
+
+@pytest.mark.slow
+async def test_quitting_the_tui_mid_sweep_leaves_the_sweep_to_finish(tmp_path: Path) -> None:
+    """The TUI starts the sweep's runner and quits while a trial trains: the runner, in a session of its
+    own, finishes the sweep without it, one run a trial."""
+    from tui.queue.sweeps.make import make
+    from tui.queue.sweeps.space import parse_space
+    from tui.queue.sweeps.spec import Sweep, load_sweep
+
+    save = tmp_path / "save"
+    request = {"config": str(tmp_path / "configs" / "digits.yaml"), "name": "q", "save_dir": str(save),
+               "gpus": 0, "cpu_processes": 1, "overrides": [], "slurm": None, "workdir": str(REPO)}
+    make(save, Sweep("q", request, parse_space(["seed=1,2,3"]), "grid", 3, "val/acc", "max"))
+    app = quick_app(tmp_path, quick_s=2.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_status(pilot, app, "q-0", "running", timeout=LIMIT_S)
+        await pilot.press("q")
+    assert not (save / "q-2").exists()  # quit before the last trial was asked
+    wait_for(lambda: load_sweep(save, "q").done, LIMIT_S, "the sweep to be done without the TUI")
+    for name in ("q-0", "q-1", "q-2"):
+        record = read_json(save / name / "run.json") or {}
+        assert len(record.get("launches") or [record]) == 1, record
+        assert [e["status"] for e in read_events(save / name / "events.jsonl")[0] if e["event"] == "end"] \
+            == ["finished"]
+
+
+@pytest.mark.slow
+async def test_two_tuis_on_one_save_dir_start_one_runner_and_launch_each_run_once(tmp_path: Path) -> None:
+    """Two TUIs open on one save dir when its paused queue resumes: each sees queued runs and no runner
+    and starts one; the lock lets one live, and each run is launched once."""
+    save = queue_runs(tmp_path, ["a", "b", "c"])
+    first, second = quick_app(tmp_path, quick_s=0.5), quick_app(tmp_path, quick_s=0.5)
+    async with first.run_test(size=(80, 24)) as one, second.run_test(size=(80, 24)) as two:
+        for pilot, app in ((one, first), (two, second)):
+            await wait_until(pilot, lambda app=app: row(app, "c") is not None, LIMIT_S, "the queued rows")
+        store.resume(save)
+        for name in ("a", "b", "c"):
+            await wait_status(one, first, name, "finished", timeout=LIMIT_S)
+            await wait_status(two, second, name, "finished", timeout=LIMIT_S)
+    started = [line for line in (save / ".queue" / RUNNER_LOG).read_text().splitlines()
+               if line.endswith(" started")]
+    assert len(started) == 1, started
+    for name in ("a", "b", "c"):
+        record = read_json(save / name / "run.json") or {}
+        assert len(record.get("launches") or [record]) == 1, record
