@@ -31,6 +31,7 @@ from tui.queue.sweeps.make import make
 from tui.queue.sweeps.space import parse_space
 from tui.queue.sweeps.spec import Sweep, load_sweep
 from tui.queue.sweeps.trials import epoch_values
+from tui.queue.sweeps.view import SweepReader, header, trial_status
 from tui.run.files import trial_of
 from tui.run.status import run_status
 
@@ -179,6 +180,11 @@ def test_a_tpe_sweep_prunes_the_hopeless_trials(save_dir: Path, reap) -> None:
     top = max(t.value for t in told if t.state == TrialState.COMPLETE and t.value is not None)
     assert float(rows[0][5]) == pytest.approx(top, rel=1e-5)
     assert lines[-1].startswith(f"best: trial {rows[0][1]} (p-{rows[0][1]}) val/acc {top:.6g}")
+    read = SweepReader(save_dir, "p").read()  # what the TUI's sweep view shows
+    assert read is not None and read.data is not None and not read.error
+    assert [str(r.number) for r in read.data.rows] == [r[1] for r in rows]
+    assert [trial_status(r) for r in read.data.rows] == [r[4] for r in rows]
+    assert f"6/6 told · best p-{rows[0][1]} " in header(read.data)
 
 
 @pytest.mark.slow
