@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, test_env
+from tests.conftest import REPO
+from tests.conftest import test_env as child_env
 
 SCRIPTS = sorted((REPO / "bench").glob("*.py"))
 
@@ -21,5 +22,5 @@ def test_no_bench_script_shadows_a_standard_module() -> None:
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_each_bench_script_starts(script) -> None:
     out = subprocess.run([sys.executable, str(script), "--help"], cwd=REPO, capture_output=True, text=True,
-                         timeout=300, stdin=subprocess.DEVNULL, env=test_env())
+                         timeout=300, stdin=subprocess.DEVNULL, env=child_env())
     assert out.returncode == 0 and "usage" in out.stdout, out.stderr[-2000:]
