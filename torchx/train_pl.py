@@ -44,6 +44,16 @@ def trainer_params(ctx: RunContext) -> dict[str, Any]:
     return params
 
 
+def leave_process_group() -> None:
+    """Tear down the DDP process group once every rank is out of `fit` (no collective is left to
+    run). Left to the interpreter's exit, gloo's threads could abort a rank ("terminate called without
+    an active exception"): a requeue's exit 75 became 134 on that rank, and Slurm did not requeue."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def fit(ctx: RunContext, stop: StopRequest) -> int:
     import pytorch_lightning as pl
 
@@ -79,6 +89,7 @@ def fit(ctx: RunContext, stop: StopRequest) -> int:
     except BaseException as exc:
         recorder = events_cb.recorder or RunRecorder(ctx.run_dir, enabled=not is_child_rank())
         return end_after_error(recorder, exc, stop)
+    leave_process_group()
     if events_cb.recorder is not None:
         if graceful.stopped:
             events_cb.recorder.end("stopped", reason=stop.reason)
