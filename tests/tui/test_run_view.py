@@ -67,7 +67,7 @@ def launch(app, name: str, *overrides: str) -> None:
 async def test_live_view_of_a_real_run_then_stop_and_resume(tmp_path: Path, reap_tmp) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        launch(app, "live", "trainer_params.max_epochs=40")
+        launch(app, "live", "trainer_params.max_epochs=400")  # still training at the last wait below
         app.open_run("live")
         screen = view(app)
         await wait_until(pilot, lambda: screen.snapshot and screen.snapshot.progress.step, 120,
