@@ -24,6 +24,7 @@ from typing import IO, Any
 import yaml
 
 from torchx.errors import UserError
+from torchx.events import is_number
 from torchx.reading import MAX_SMALL_FILE, NotRegularFile, read_regular_text
 from torchx.registry import shown
 
@@ -304,10 +305,6 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _inside_ckpt_dir(name: Any) -> bool:
     """A checkpoint file name that stays in the run's `ckpt/` (no absolute path, no `..` out of it)."""
     if not isinstance(name, str) or not name.strip():
@@ -328,7 +325,7 @@ TRAINER_RULES: dict[str, Rule] = {
     "accumulate_grad_batches": POSITIVE_INT,
     "num_nodes": POSITIVE_INT,
     "max_steps": (lambda v: _is_int(v) and v >= -1, "must be an integer ≥ -1 (-1: no limit)"),
-    "gradient_clip_val": (lambda v: v is None or (_is_number(v) and v >= 0), "must be a number ≥ 0"),
+    "gradient_clip_val": (lambda v: v is None or (is_number(v) and v >= 0), "must be a number ≥ 0"),
     "limit_train_batches": BATCH_LIMIT,
     "limit_val_batches": BATCH_LIMIT,
     "limit_test_batches": BATCH_LIMIT,

@@ -66,6 +66,11 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {kind: tuple(name for name, _ in sche
 END_STATUSES = frozenset({"finished", "failed", "stopped"})
 
 
+def is_number(value: Any) -> bool:
+    """An int or a float, never a bool (JSON's numbers as readers of events and `run.json` take them)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def field_problem(record: dict[str, Any], schema: Schema) -> str | None:
     """The first field of `record` of a type `schema` does not allow (`max_epochs: expected an
     integer, got text`); None when every field fits."""

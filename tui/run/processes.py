@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import psutil
 
+from torchx.events import is_number
 from torchx.experiment import ENV_RUN_DIR, RUN_JSON, read_json
 from tui.errors import LaunchError
 
@@ -43,17 +44,13 @@ def process_alive(pid: Any, create_time: Any = None, started_before: Any = None,
         booted = psutil.boot_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
-    if _number(create_time) and _number(boot_time):
+    if is_number(create_time) and is_number(boot_time):
         return abs((born - booted) - (create_time - boot_time)) < 1.0
-    if _number(create_time):
+    if is_number(create_time):
         return abs(born - create_time) < 1.0
-    if _number(started_before):
+    if is_number(started_before):
         return born <= started_before + 1.0
     return True
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def run_pid(run_dir: Path, summary_pid: Any = None, summary_create_time: Any = None,
