@@ -115,8 +115,12 @@ class RunRecorder:
             self.events.write("epoch", epoch=epoch, step=step, metrics=metrics, epoch_time_s=epoch_time_s,
                               eta_s=eta)
         self.log(f"epoch {epoch + 1}/{max_epochs} step {step} {fmt_metrics(metrics)} "
-                 f"time {epoch_time_s:.1f}s elapsed {fmt_duration(time.time() - self._t0)} "
+                 f"time {epoch_time_s:.1f}s elapsed {fmt_duration(self.elapsed_s())} "
                  f"eta {fmt_duration(eta)}")
+
+    def elapsed_s(self) -> float:
+        """Seconds since this process's `start`."""
+        return time.time() - self._t0
 
     def ckpt(self, path: str, epoch: int, step: int, monitor: str | None, value: float | None) -> None:
         if self.events is not None:
@@ -135,7 +139,7 @@ class RunRecorder:
         if self.ended or not self.started:
             return
         self.ended = True
-        elapsed = time.time() - self._t0
+        elapsed = self.elapsed_s()
         err = None
         if error is not None:
             tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))

@@ -1,4 +1,4 @@
-"""What the entries print for a person: a start line, epoch lines (plain entry), one end line, no known
+"""What the entries print for a person: a start line, epoch lines, one end line, no known
 third-party noise. The entries run for real as subprocesses; the filters are checked in-process."""
 
 from __future__ import annotations
@@ -70,25 +70,29 @@ def test_entry_prints_start_and_one_end_line_without_known_noise(save_dir: Path,
 
 
 @pytest.mark.slow
-def test_plain_entry_prints_each_epoch_and_a_resume(save_dir: Path) -> None:
+@pytest.mark.parametrize("entry", ["train", "train_pl"])
+def test_entry_prints_each_epoch_and_a_resume(save_dir: Path, entry: str) -> None:
+    """Piped, as a detached run's `stdout.log` is: the Lightning entry has no progress bar there, so it
+    prints the plain entry's epoch lines."""
     args = ("--save-dir", str(save_dir), "--gpu", "cpu")
-    first = run_entry("train", "--config", DIGITS, "--name", "p", *args, "trainer_params.max_epochs=2",
+    first = run_entry(entry, "--config", DIGITS, "--name", "p", *args, "trainer_params.max_epochs=2",
                       timeout=300)
     assert first.returncode == 0, first.stderr[-3000:]
     epoch_lines = [line for line in report_lines(first.stdout) if line.startswith("torchx: epoch ")]
     accs = val_accs(save_dir / "p")
     assert len(epoch_lines) == 2 == len(accs)
     for number, (line, acc) in enumerate(zip(epoch_lines, accs, strict=True), 1):
-        match = re.fullmatch(r"torchx: epoch (\d+)/2 train/loss=\S+ val/acc=(\S+) val/loss=\S+ · \S+s · "
+        match = re.fullmatch(r"torchx: epoch (\d+)/2 (?:\S+=\S+ )*val/acc=(\S+)(?: \S+=\S+)* · \S+s · "
                              r"elapsed \d+:\d\d:\d\d", line)
         assert match is not None, line
         assert int(match[1]) == number and float(match[2]) == pytest.approx(acc, rel=1e-3)
+        assert "train/loss=" in line and "val/loss=" in line
 
-    resumed = run_entry("train", "--resume", "p", *args, "trainer_params.max_epochs=4", timeout=300)
+    resumed = run_entry(entry, "--resume", "p", *args, "trainer_params.max_epochs=4", timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     run_dir = save_dir / "p"
     last = run_dir / "ckpt" / "last.ckpt"
-    assert report_lines(resumed.stdout)[0] == f"torchx: run 'p' in {run_dir} (train, resumed from {last})"
+    assert report_lines(resumed.stdout)[0] == f"torchx: run 'p' in {run_dir} ({entry}, resumed from {last})"
     assert [line.split()[2] for line in report_lines(resumed.stdout)[1:3]] == ["3/4", "4/4"]
     assert_finished_with_best(resumed.stdout, run_dir, epochs=4)  # the best over both starts
 
@@ -126,6 +130,7 @@ def test_only_rank_zero_reports_under_ddp(save_dir: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     lines = report_lines(result.stdout)
     assert [line for line in lines if line.startswith("torchx: run ")] == [lines[0]]
+    assert len([line for line in lines if line.startswith("torchx: epoch 1/1 ")]) == 1
     assert_finished_with_best(result.stdout, save_dir / "ddp", epochs=1)
 
 

@@ -18,6 +18,7 @@ import torch
 from torchx.callbacks.graceful_stop import epoch_cut
 from torchx.callbacks.metrics import phase_metrics
 from torchx.recorder import RunRecorder
+from torchx.report import epoch_line
 
 
 class EventsCallback(pl.Callback):
@@ -72,8 +73,11 @@ class EventsCallback(pl.Callback):
         if self.recorder is None or not trainer.is_global_zero or epoch_cut(trainer):
             return  # an epoch a stop cut short ends after a resume, with its own `epoch` event
         metrics = phase_metrics(trainer.callback_metrics, "epoch")
-        self.recorder.epoch(trainer.current_epoch, progress_step(trainer), metrics,
-                            time.perf_counter() - self._epoch_t0, trainer.max_epochs or 0)
+        epoch_time_s, max_epochs = time.perf_counter() - self._epoch_t0, trainer.max_epochs or 0
+        self.recorder.epoch(trainer.current_epoch, progress_step(trainer), metrics, epoch_time_s, max_epochs)
+        if trainer.progress_bar_callback is None:  # no bar (stdout not a terminal): a line an epoch instead
+            print(epoch_line(trainer.current_epoch, max_epochs, metrics, epoch_time_s,
+                             self.recorder.elapsed_s()), flush=True)
 
     def on_checkpoint_saved(self, trainer: pl.Trainer, path: str, monitor: str | None,
                             value: float | None) -> None:
