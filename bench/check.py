@@ -25,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.args import positive_int  # noqa: E402
 from tui.launch.checks import CHECK_ENTRY, Checker  # noqa: E402  (after the path above)
 
 CONFIG = REPO / "configs" / "digits-classification.yaml"
@@ -62,8 +63,8 @@ def warm_seconds(runs: int) -> tuple[float, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--cold", type=int, default=3)
-    parser.add_argument("--warm", type=int, default=20)
+    parser.add_argument("--cold", type=positive_int, default=3)
+    parser.add_argument("--warm", type=positive_int, default=20)
     args = parser.parse_args()
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} cores, load average {load:.2f}")

@@ -52,6 +52,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.args import positive_int  # noqa: E402
+
 CHECKPOINTS = (0.05, 0.10, 0.25, 0.50)
 WITHIN = 0.10  # the accuracy target: the prediction within 10 % of the actual
 HOG_AT = 0.50
@@ -271,10 +273,11 @@ def rounded(value: Any) -> Any:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/eta.py", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--runs", type=int, help="runs of each kind (default 3; 1 with --quick)")
+    parser.add_argument("--runs", type=positive_int, help="runs of each kind (default 3; 1 with --quick)")
     parser.add_argument("--kinds", default=",".join(k.name for k in KINDS),
                         help="comma-separated subset of: " + ", ".join(k.name for k in KINDS))
-    parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of the runs (default 1)")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="OMP_NUM_THREADS of the runs (default 1)")
     parser.add_argument("--quick", action="store_true", help="one short run of each kind: a smoke run")
     return parser.parse_args(argv)
 

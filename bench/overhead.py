@@ -75,6 +75,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.args import positive_int  # noqa: E402
+
 SHIPPED_CONFIG = REPO / "configs" / "digits-classification.yaml"
 VARIANTS = ("baseline", "plain", "lightning_raw", "lightning_logged", "lightning")
 ENTRIES = {"plain": "torchx.train", "lightning": "torchx.train_pl"}
@@ -356,10 +360,13 @@ def worker(variant: str, config_path: Path, run_dir: Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/overhead.py", description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--reps", type=int, help="interleaved repetitions, at least (default 3; 2 --quick)")
-    parser.add_argument("--max-reps", type=int, help="at most, while a target's interval spans its limit "
+    parser.add_argument("--reps", type=positive_int,
+                        help="interleaved repetitions, at least (default 3; 2 --quick)")
+    parser.add_argument("--max-reps", type=positive_int,
+                        help="at most, while a target's interval spans its limit "
                         "(default 15; --reps with --quick)")
-    parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every variant (default 1)")
+    parser.add_argument("--threads", type=positive_int, default=1,
+                        help="OMP_NUM_THREADS of every variant (default 1)")
     parser.add_argument("--clock", choices=CLOCKS, default="cpu", help="process CPU time or wall time")
     parser.add_argument("--quick", action="store_true", help="fewer epochs: a smoke run")
     parser.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS),

@@ -53,6 +53,7 @@ sys.path.insert(0, str(REPO / "tests" / "tui"))
 
 from rundirs import make_many  # noqa: E402
 
+from bench.args import positive_float, positive_int  # noqa: E402
 from tests.conftest import DIGITS, wait_for  # noqa: E402
 from tests.conftest import test_env as child_env  # noqa: E402
 from torchx.events import read_events  # noqa: E402
@@ -279,9 +280,9 @@ def announce(what: str, figure: Callable[[], Any]) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--idle-s", type=float, default=20.0)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument("--idle-s", type=positive_float, default=20.0)
+    parser.add_argument("--rounds", type=positive_int, default=7)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--quick", action="store_true", help="2 repeats, 5 s windows, 2 rounds")
     args = parser.parse_args()

@@ -30,6 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.args import positive_float  # noqa: E402
+
 WRITER = r"""
 import json, sys, time
 path, rate, seconds = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
@@ -139,8 +141,8 @@ async def follow_cpu(save: Path, seconds: float) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-gb", type=float, default=1.0)
-    parser.add_argument("--follow-s", type=float, default=20.0)
+    parser.add_argument("--size-gb", type=positive_float, default=1.0)
+    parser.add_argument("--follow-s", type=positive_float, default=20.0)
     args = parser.parse_args()
     figures: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:

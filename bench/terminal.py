@@ -36,6 +36,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from bench.args import positive_float  # noqa: E402
+
 SIZES = ((80, 24), (120, 40))
 LIVE, DONE = "live-run", "done-run"
 ENTER, ESCAPE, DOWN = b"\r", b"\x1b", b"\x1b[B"
@@ -192,7 +195,7 @@ def measure(cols: int, rows: int, window: float, settle: float, start_s: float,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5 s windows (development)")
-    parser.add_argument("--window-s", type=float, default=20.0, help="seconds counted per screen")
+    parser.add_argument("--window-s", type=positive_float, default=20.0, help="seconds counted per screen")
     parser.add_argument("--size", choices=[f"{c}x{r}" for c, r in SIZES], action="append",
                         help="only this size (repeatable)")
     parser.add_argument("--dump", type=Path, help="write each window's bytes to DUMP/<size>-<screen>.bin")

@@ -48,6 +48,8 @@ if sys.path and Path(sys.path[0] or ".").resolve() == REPO / "bench":
     sys.path[0] = str(REPO)  # `python bench/tui.py` puts bench/ first, where this file shadows `tui`
 sys.path.insert(0, str(REPO / "tests" / "tui"))
 
+from bench.args import positive_float, positive_int  # noqa: E402
+
 CHILD = """
 import sys, time
 from pathlib import Path
@@ -271,8 +273,8 @@ def wait_started(save_dir: Path, runs: int, timeout: float = 180.0) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=4)
-    parser.add_argument("--idle-s", type=float, default=10.0)
+    parser.add_argument("--runs", type=positive_int, default=4)
+    parser.add_argument("--idle-s", type=positive_float, default=10.0)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="tui-bench-"))
     cache_dir = root / "cache"
