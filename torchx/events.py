@@ -8,12 +8,13 @@ hold a torn last line until its newline arrives, and report malformed lines inst
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AnyStr
+from typing import Any, AnyStr, TypeGuard
 
 from torchx.reading import open_if_changed, reason
 
@@ -66,9 +67,14 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {kind: tuple(name for name, _ in sche
 END_STATUSES = frozenset({"finished", "failed", "stopped"})
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """An int or a float, never a bool (JSON's numbers as readers of events and `run.json` take them)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> TypeGuard[int | float]:
+    """`is_number`, and neither infinite nor NaN (which JSON written with `allow_nan` may hold)."""
+    return is_number(value) and math.isfinite(value)
 
 
 def field_problem(record: dict[str, Any], schema: Schema) -> str | None:

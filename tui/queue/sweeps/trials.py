@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from torchx.events import is_finite_number
 from tui.run.status import ACTIVE, IN_QUEUE, PRUNED
 
 QUEUE, WAIT, FOLLOW, STOP, DROP = "queue", "wait", "follow", "stop", "drop"
@@ -105,7 +106,7 @@ def epoch_values(events: Iterable[dict[str, Any]], metric: str) -> list[tuple[in
         epoch, metrics = event.get("epoch"), event.get("metrics")
         value = metrics.get(metric) if isinstance(metrics, dict) else None
         if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 \
-                and isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                and is_finite_number(value):
             values.append((epoch, float(value)))
     return values
 

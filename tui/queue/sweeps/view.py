@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torchx.events import EVENTS_FILE
+from torchx.events import EVENTS_FILE, is_finite_number
 from torchx.experiment import RUN_JSON
 from tui.queue.sweeps.space import CHOICES, Param
 from tui.queue.sweeps.spec import JOURNAL, SWEEP_JSON, Sweep, SweepError, load_sweep, sweep_dir
@@ -154,7 +154,7 @@ def param_plots(data: SweepData) -> list[Plot]:
 
 def _param_plot(param: Param, label: str, metric: str, rows: Sequence[TrialRow]) -> Plot:
     ticks: tuple[str, ...] = ()
-    if param.kind == CHOICES and not all(_is_number(c) for c in param.choices):
+    if param.kind == CHOICES and not all(is_finite_number(c) for c in param.choices):
         ticks = tuple(param_text(c) for c in param.choices)
     points = []
     for row in rows:
@@ -168,13 +168,9 @@ def _x(param: Param, value: Any, ticks: tuple[str, ...]) -> float | None:
     if ticks:
         text = param_text(value)
         return float(ticks.index(text)) if text in ticks else None
-    if not _is_number(value) or (param.log and value <= 0):
+    if not is_finite_number(value) or (param.log and value <= 0):
         return None
     return float(value)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # ---- reading ----
