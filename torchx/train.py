@@ -192,7 +192,6 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
 
     gc.freeze()  # set-up objects leave the collector's scans: full collections stay short in the loop
     model.train()
-    t_start = time.perf_counter()
     for epoch in range(start_epoch, max_epochs):
         t_epoch = time.perf_counter()
         first = resumed.batch if epoch == start_epoch else 0
@@ -232,9 +231,9 @@ def _train(ctx: RunContext, stop: StopRequest, recorder: RunRecorder, cfg: dict[
         recorder.validation_done(time.perf_counter() - t_val)
         if scheduler is not None:
             scheduler.step()
-        recorder.epoch(epoch, step, metrics, time.perf_counter() - t_epoch, max_epochs)
-        now = time.perf_counter()
-        print(epoch_line(epoch, max_epochs, metrics, now - t_epoch, now - t_start), flush=True)
+        epoch_time_s = time.perf_counter() - t_epoch
+        recorder.epoch(epoch, step, metrics, epoch_time_s, max_epochs)
+        print(epoch_line(epoch, max_epochs, metrics, epoch_time_s, recorder.elapsed_s()), flush=True)
         value = metrics.get(monitor) if monitor else None
         if value is not None and math.isfinite(value) and (
                 best is None or (value > best if mode_max else value < best)):
